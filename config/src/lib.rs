@@ -1,0 +1,1 @@
+//! The FOX exchange described in one YAML file.

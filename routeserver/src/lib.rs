@@ -1,0 +1,3 @@
+//! FOX transparent BGP route server (RFC 7947, RFC 7948).
+
+pub mod wire;
