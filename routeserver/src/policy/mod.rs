@@ -1,0 +1,163 @@
+//! The import filter chain, per member (MANRS Action 1). A route failing a
+//! step is kept as filtered with every reason it earned, never dropped.
+//!
+//! Order, as built: next hop, first AS, AS path length, bogon ASNs, AS_SET,
+//! transit-free ASNs, bogon prefixes, prefix length, blackhole, RPKI origin
+//! validation, IRR.
+
+pub mod bogons;
+pub mod reasons;
+pub mod verdict;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+
+use crate::rib::peers::PeerStatic;
+use crate::rib::export::{BLACKHOLE, GRACEFUL_SHUTDOWN};
+use crate::wire::{AsSegment, Asn, NextHop, PathAttrs};
+use bogons::{is_bogon_asn, Bogons};
+use reasons::{Reason, Reasons};
+use verdict::{IrrTag, RpkiTag, Verdict};
+
+/// How strictly NEXT_HOP is checked (RFC 7948 4.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextHopMode {
+    /// One of the member's own addresses on the LAN (or an authorised one).
+    Strict,
+    /// No check: the member announces for others on the LAN.
+    Any,
+}
+
+/// The import settings of one neighbour: exchange defaults merged with the
+/// member's overrides.
+#[derive(Clone, Debug)]
+pub struct PeerPolicy {
+    pub next_hop: NextHopMode,
+    /// Addresses NEXT_HOP may carry under `Strict`: the member's own LAN
+    /// addresses plus the authorised ones.
+    pub next_hops: Vec<IpAddr>,
+    pub first_as: bool,
+    pub max_as_path_len: usize,
+    pub bogon_asns: bool,
+    pub bogon_prefixes: bool,
+    pub prefix_len_v4: (u8, u8),
+    pub prefix_len_v6: (u8, u8),
+    pub transit_free: bool,
+    pub transit_free_asns: Arc<HashSet<Asn>>,
+    pub rpki: bool,
+    pub rpki_reject_invalid: bool,
+    pub irr: bool,
+    pub irr_more_specifics: bool,
+    pub irr_accept_rpki_valid: bool,
+    pub blackhole: bool,
+    pub graceful_shutdown: bool,
+}
+
+impl Default for PeerPolicy {
+    fn default() -> Self {
+        PeerPolicy {
+            next_hop: NextHopMode::Strict,
+            next_hops: Vec::new(),
+            first_as: true,
+            max_as_path_len: 32,
+            bogon_asns: true,
+            bogon_prefixes: true,
+            prefix_len_v4: (8, 24),
+            prefix_len_v6: (12, 48),
+            transit_free: true,
+            transit_free_asns: Arc::new(
+                [174, 701, 1299, 2914, 3257, 3320, 3356, 5511, 6453, 6461, 6762, 6830, 7018, 12956]
+                    .into_iter()
+                    .collect(),
+            ),
+            rpki: false,
+            rpki_reject_invalid: true,
+            irr: false,
+            irr_more_specifics: false,
+            irr_accept_rpki_valid: true,
+            blackhole: true,
+            graceful_shutdown: true,
+        }
+    }
+}
+
+/// The exchange-wide part of the import policy and the data it reads.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub bogons: Bogons,
+    /// The exchange's own peering LANs: never accepted from members.
+    pub peering_lans: Vec<IpNet>,
+}
+
+impl Policy {
+    /// Run the filter chain for one route of one member.
+    pub fn evaluate(&self, peer: &PeerStatic, prefix: &IpNet, attrs: &PathAttrs) -> Verdict {
+        let pol = &peer.policy;
+        let mut reasons = Reasons::NONE;
+        let mut verdict = Verdict::default();
+
+        // 1. NEXT_HOP is the member's own address.
+        if pol.next_hop == NextHopMode::Strict {
+            let nh = match attrs.next_hop {
+                NextHop::V4(a) => IpAddr::V4(a),
+                NextHop::V6 { global, .. } => IpAddr::V6(global),
+            };
+            if !pol.next_hops.contains(&nh) && nh != peer.address {
+                reasons.insert(Reason::NextHopNotPeer);
+            }
+        }
+        // 2. Left-most ASN is the member's.
+        if pol.first_as && attrs.as_path.first_asn() != Some(peer.asn) {
+            reasons.insert(Reason::FirstAsNotPeer);
+        }
+        // 3. AS path length, bogon ASNs, AS_SET (RFC 6472: not accepted).
+        if attrs.as_path.decision_len() > pol.max_as_path_len {
+            reasons.insert(Reason::AsPathTooLong);
+        }
+        if pol.bogon_asns && attrs.as_path.all_asns().any(is_bogon_asn) {
+            reasons.insert(Reason::BogonAsn);
+        }
+        if attrs.as_path.segments.iter().any(|s| !matches!(s, AsSegment::Sequence(_))) {
+            reasons.insert(Reason::AsSetInPath);
+        }
+        // 4. Transit-free networks behind a member that is not them.
+        if pol.transit_free
+            && !pol.transit_free_asns.contains(&peer.asn)
+            && attrs.as_path.all_asns().any(|a| pol.transit_free_asns.contains(&a))
+        {
+            reasons.insert(Reason::TransitFree);
+        }
+        // 5. Bogon prefixes, the exchange's own LANs, prefix length.
+        if pol.bogon_prefixes
+            && (self.bogons.is_bogon(prefix) || self.peering_lans.iter().any(|lan| lan.contains(prefix) || prefix.contains(lan)))
+        {
+            reasons.insert(Reason::BogonPrefix);
+        }
+        let blackhole_request = attrs.communities.contains(&BLACKHOLE);
+        if blackhole_request {
+            if pol.blackhole {
+                verdict.blackhole = true;
+            } else {
+                reasons.insert(Reason::BlackholeNotAuthorized);
+            }
+        }
+        let (min, max) = match prefix {
+            IpNet::V4(_) => pol.prefix_len_v4,
+            IpNet::V6(_) => pol.prefix_len_v6,
+        };
+        let len = prefix.prefix_len();
+        if len < min {
+            reasons.insert(Reason::PrefixTooShort);
+        } else if len > max && !verdict.blackhole {
+            reasons.insert(Reason::PrefixTooLong);
+        }
+        verdict.rpki = RpkiTag::NotChecked;
+        verdict.irr = IrrTag::NotChecked;
+        verdict.gshut = pol.graceful_shutdown && attrs.communities.contains(&GRACEFUL_SHUTDOWN);
+        verdict.reasons = reasons;
+        verdict
+    }
+}

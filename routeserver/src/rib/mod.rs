@@ -1,0 +1,573 @@
+//! The RIB: one task owns every member's paths, runs the import policy and
+//! the decision process, and derives what each member receives.
+//!
+//! No member has a table of its own. For each prefix the RIB keeps the paths
+//! all members sent (accepted and filtered). What a member receives is the
+//! best path among those its export allows; when the overall best is
+//! withheld from a member (its own path, an announcement-control community,
+//! a blackhole it did not opt in to), that member gets the best path it may
+//! receive instead, so no path is hidden (RFC 7947 2.3.1). Adj-RIB-Out is
+//! therefore computed, not stored: memory grows with prefixes and paths,
+//! not with prefixes times members.
+
+pub mod attrs;
+pub mod decision;
+pub mod export;
+pub mod peers;
+pub mod query;
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::Metrics;
+use crate::policy::verdict::{IrrTag, RpkiTag, Verdict};
+use crate::policy::Policy;
+use crate::wire::{Afi, NextHop, PathAttrs, Update};
+
+use attrs::AttrInterner;
+use decision::{best, PeerKeys};
+use export::{control_allows, ExportConfig};
+use peers::{PeerState, PeerStatic};
+pub use table::{Path, PeerId, Table};
+
+/// A route handed to a session's writer for export.
+#[derive(Clone, Debug)]
+pub struct OutRoute {
+    pub prefix: IpNet,
+    pub attrs: Arc<PathAttrs>,
+    pub rpki: RpkiTag,
+    pub irr: IrrTag,
+    pub blackhole: bool,
+}
+
+/// Changes for one member, sent from the RIB to that member's writer.
+#[derive(Debug, Default)]
+pub struct OutBatch {
+    pub announce: Vec<OutRoute>,
+    pub withdraw: Vec<IpNet>,
+    pub end_of_rib: Vec<Afi>,
+}
+
+impl OutBatch {
+    fn is_empty(&self) -> bool {
+        self.announce.is_empty() && self.withdraw.is_empty() && self.end_of_rib.is_empty()
+    }
+}
+
+/// Requests from the RIB to a session task.
+#[derive(Debug)]
+pub enum PeerCtl {
+    /// Close with Cease / Maximum Number of Prefixes Reached (RFC 4486).
+    MaxPrefix { afi: Afi, limit: u32 },
+}
+
+/// What a session tells the RIB when it reaches Established.
+#[derive(Debug)]
+pub struct PeerUp {
+    pub router_id: u32,
+    pub ipv4: bool,
+    pub ipv6: bool,
+    pub out: mpsc::UnboundedSender<OutBatch>,
+    pub ctl: mpsc::UnboundedSender<PeerCtl>,
+}
+
+/// Messages the RIB task handles, one at a time, in order.
+#[derive(Debug)]
+pub enum RibMsg {
+    Up { peer: PeerId, up: PeerUp },
+    /// Session lost. With `restart_time`, the member announced graceful
+    /// restart (RFC 4724) and its paths are kept as stale that long.
+    Down { peer: PeerId, restart_time: Option<Duration> },
+    Update { peer: PeerId, update: Update, received: Instant },
+    RouteRefresh { peer: PeerId, afi: Afi },
+    StaleTimeout { peer: PeerId, generation: u64 },
+    /// Re-run the import policy on these prefixes (or all when `None`),
+    /// after RPKI or IRR data changed.
+    Reevaluate { prefixes: Option<Vec<IpNet>> },
+    Query(query::Query, oneshot::Sender<query::Answer>),
+}
+
+/// The sending side that sessions and the API use to reach the RIB.
+pub type RibTx = mpsc::Sender<RibMsg>;
+
+/// Identity of what a member was sent for a prefix (path and export tags).
+type SelKey = Option<(PeerId, usize, RpkiTag, IrrTag)>;
+
+/// The route server's RIB. Owned by one task (see [`Rib::run`]).
+pub struct Rib {
+    table: Table,
+    interner: AttrInterner,
+    peers: Vec<PeerState>,
+    /// Established members, by id.
+    targets: Vec<PeerId>,
+    pending: Vec<OutBatch>,
+    scratch: Vec<SelKey>,
+    export: ExportConfig,
+    policy: Arc<Policy>,
+    metrics: Arc<Metrics>,
+    self_tx: Option<RibTx>,
+    last_publish: Option<Instant>,
+}
+
+struct Keys<'a>(&'a [PeerState]);
+
+impl PeerKeys for Keys<'_> {
+    fn tie_break(&self, peer: u32) -> (u32, IpAddr) {
+        let p = &self.0[peer as usize];
+        (p.router_id, p.stat.address)
+    }
+}
+
+fn afi_of(p: &IpNet) -> Afi {
+    Afi::of(p)
+}
+
+fn key(p: Option<&Path>) -> SelKey {
+    p.map(|p| (p.peer, Arc::as_ptr(&p.attrs) as usize, p.verdict.rpki, p.verdict.irr))
+}
+
+/// May the path go to member `t`? (Accepted, not its own AS, address family
+/// negotiated, blackhole opt-in, announcement control.)
+fn eligible(p: &Path, peers: &[PeerState], t: &PeerState, export: &ExportConfig, afi: Afi) -> bool {
+    if !p.verdict.accepted() || p.peer == t.stat.id {
+        return false;
+    }
+    let src = &peers[p.peer as usize];
+    if src.stat.asn == t.stat.asn {
+        return false;
+    }
+    let afi_ok = match afi {
+        Afi::Ipv4 => t.ipv4,
+        Afi::Ipv6 => t.ipv6,
+    };
+    afi_ok
+        && (!p.verdict.blackhole || t.stat.blackhole_opt_in)
+        && control_allows(&p.attrs, export.rs_asn, t.stat.asn)
+}
+
+/// The path member `t` receives for a prefix: the overall best when it may
+/// have it, else the best it may have.
+fn select<'a>(
+    paths: &'a [Path],
+    global: Option<&'a Path>,
+    peers: &[PeerState],
+    t: &PeerState,
+    export: &ExportConfig,
+    afi: Afi,
+) -> Option<&'a Path> {
+    match global {
+        None => None,
+        Some(g) if eligible(g, peers, t, export, afi) => Some(g),
+        Some(_) => best(paths, &Keys(peers), |p| eligible(p, peers, t, export, afi)),
+    }
+}
+
+fn global_best<'a>(paths: &'a [Path], peers: &[PeerState]) -> Option<&'a Path> {
+    best(paths, &Keys(peers), |p| p.verdict.accepted())
+}
+
+impl Rib {
+    /// A RIB for the given neighbours (indexed by their `id`).
+    pub fn new(peers: Vec<PeerStatic>, export: ExportConfig, policy: Arc<Policy>, metrics: Arc<Metrics>) -> Rib {
+        let n = peers.len();
+        Rib {
+            table: Table::default(),
+            interner: AttrInterner::default(),
+            peers: peers.into_iter().map(PeerState::new).collect(),
+            targets: Vec::new(),
+            pending: (0..n).map(|_| OutBatch::default()).collect(),
+            scratch: Vec::new(),
+            export,
+            policy,
+            metrics,
+            self_tx: None,
+            last_publish: None,
+        }
+    }
+
+    /// Run the RIB until every sender is gone.
+    pub async fn run(mut self, tx: RibTx, mut rx: mpsc::Receiver<RibMsg>) {
+        self.self_tx = Some(tx);
+        while let Some(msg) = rx.recv().await {
+            self.handle(msg);
+            // Drain what is already queued before flushing, so exports of
+            // consecutive UPDATEs are packed together.
+            let mut n = 0;
+            while n < 256 {
+                match rx.try_recv() {
+                    Ok(m) => self.handle(m),
+                    Err(_) => break,
+                }
+                n += 1;
+            }
+            self.flush();
+            self.interner.maybe_gc();
+        }
+    }
+
+    /// Handle one message (public for tests and benchmarks; call [`Rib::flush`] after).
+    pub fn handle(&mut self, msg: RibMsg) {
+        match msg {
+            RibMsg::Up { peer, up } => self.peer_up(peer, up),
+            RibMsg::Down { peer, restart_time } => self.peer_down(peer, restart_time),
+            RibMsg::Update { peer, update, received } => {
+                self.update(peer, update);
+                self.metrics.update_seconds.observe(received.elapsed().as_secs_f64());
+            }
+            RibMsg::RouteRefresh { peer, afi } => self.dump_to(peer, Some(afi)),
+            RibMsg::StaleTimeout { peer, generation } => {
+                if self.peers[peer as usize].generation == generation {
+                    self.purge_stale(peer, None);
+                }
+            }
+            RibMsg::Reevaluate { prefixes } => self.reevaluate(prefixes),
+            RibMsg::Query(q, reply) => {
+                let _ = reply.send(self.answer(q));
+            }
+        }
+    }
+
+    fn peer_up(&mut self, peer: PeerId, up: PeerUp) {
+        let st = &mut self.peers[peer as usize];
+        st.router_id = up.router_id;
+        st.ipv4 = up.ipv4;
+        st.ipv6 = up.ipv6;
+        st.out = Some(up.out);
+        st.ctl = Some(up.ctl);
+        st.established = true;
+        st.advertised = [0, 0];
+        st.max_prefix_hit = false;
+        st.generation += 1;
+        if !self.targets.contains(&peer) {
+            self.targets.push(peer);
+        }
+        self.dump_to(peer, None);
+    }
+
+    fn peer_down(&mut self, peer: PeerId, restart_time: Option<Duration>) {
+        let st = &mut self.peers[peer as usize];
+        st.established = false;
+        st.out = None;
+        st.ctl = None;
+        st.advertised = [0, 0];
+        st.generation += 1;
+        let generation = st.generation;
+        self.targets.retain(|&t| t != peer);
+        self.pending[peer as usize] = OutBatch::default();
+        let prefixes = self.prefixes_of(peer);
+        match restart_time {
+            Some(t) if !t.is_zero() => {
+                for prefix in prefixes {
+                    let old = self.table.get(&prefix).and_then(|ps| ps.iter().find(|p| p.peer == peer)).cloned();
+                    if let Some(mut p) = old {
+                        p.stale = true;
+                        self.change(peer, prefix, Some(p));
+                    }
+                }
+                if let Some(tx) = self.self_tx.clone() {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(t).await;
+                        let _ = tx.send(RibMsg::StaleTimeout { peer, generation }).await;
+                    });
+                }
+            }
+            _ => {
+                for prefix in prefixes {
+                    self.change(peer, prefix, None);
+                }
+            }
+        }
+        self.flush();
+    }
+
+    fn prefixes_of(&self, peer: PeerId) -> Vec<IpNet> {
+        self.table
+            .iter()
+            .filter(|(_, ps)| ps.iter().any(|p| p.peer == peer))
+            .map(|(prefix, _)| prefix)
+            .collect()
+    }
+
+    fn purge_stale(&mut self, peer: PeerId, afi: Option<Afi>) {
+        let stale: Vec<IpNet> = self
+            .table
+            .iter()
+            .filter(|(prefix, ps)| {
+                afi.is_none_or(|a| afi_of(prefix) == a) && ps.iter().any(|p| p.peer == peer && p.stale)
+            })
+            .map(|(prefix, _)| prefix)
+            .collect();
+        for prefix in stale {
+            self.change(peer, prefix, None);
+        }
+    }
+
+    /// Apply one UPDATE from a member.
+    pub fn update(&mut self, peer: PeerId, update: Update) {
+        let stat = self.peers[peer as usize].stat.clone();
+        for prefix in update.withdrawn {
+            self.change(peer, prefix, None);
+        }
+        for (mut attrs, prefixes) in update.announced {
+            // LOCAL_PREF from an external neighbour is not used (RFC 4271 5.1.5).
+            attrs.local_pref = None;
+            // A link-local IPv6 next hop is only meaningful from the peer
+            // itself; drop one that belongs to somebody else (RFC 7947 2.2).
+            if let NextHop::V6 { global, link_local: Some(_) } = attrs.next_hop {
+                if stat.address != IpAddr::V6(global) {
+                    attrs.next_hop = NextHop::V6 { global, link_local: None };
+                }
+            }
+            let attrs = self.interner.intern(attrs);
+            for prefix in prefixes {
+                let verdict = self.policy.evaluate(&stat, &prefix, &attrs);
+                let path = Path { peer, verdict, stale: false, attrs: attrs.clone() };
+                self.change(peer, prefix, Some(path));
+            }
+        }
+        if let Some(afi) = update.end_of_rib {
+            self.purge_stale(peer, Some(afi));
+        }
+        self.check_max_prefix(peer);
+    }
+
+    fn check_max_prefix(&mut self, peer: PeerId) {
+        let st = &mut self.peers[peer as usize];
+        for (i, afi) in [Afi::Ipv4, Afi::Ipv6].into_iter().enumerate() {
+            let limit = match afi {
+                Afi::Ipv4 => st.stat.max_prefix_v4,
+                Afi::Ipv6 => st.stat.max_prefix_v6,
+            };
+            if let Some(limit) = limit {
+                if st.accepted[i] > limit as usize && !st.max_prefix_hit {
+                    st.max_prefix_hit = true;
+                    tracing::warn!(peer = %st.stat.address, asn = st.stat.asn, afi = afi.name(), limit, "maximum number of prefixes reached");
+                    if let (true, Some(ctl)) = (st.stat.max_prefix_enforce, &st.ctl) {
+                        let _ = ctl.send(PeerCtl::MaxPrefix { afi, limit });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-run the import policy for routes of the given prefixes (and their
+    /// more-specifics), or for everything.
+    pub fn reevaluate(&mut self, prefixes: Option<Vec<IpNet>>) {
+        let targets: Vec<IpNet> = match prefixes {
+            None => self.table.iter().map(|(p, _)| p).collect(),
+            Some(list) => {
+                let mut out = Vec::new();
+                for cover in &list {
+                    out.extend(self.table.more_specifics(cover).into_iter().map(|(p, _)| p));
+                }
+                out.sort();
+                out.dedup();
+                out
+            }
+        };
+        let mut changed = 0usize;
+        for prefix in targets {
+            let Some(paths) = self.table.get(&prefix) else { continue };
+            let updates: Vec<Path> = paths
+                .iter()
+                .filter_map(|p| {
+                    let stat = &self.peers[p.peer as usize].stat;
+                    let v = self.policy.evaluate(stat, &prefix, &p.attrs);
+                    (v != p.verdict).then(|| Path { verdict: v, ..p.clone() })
+                })
+                .collect();
+            for p in updates {
+                changed += 1;
+                let peer = p.peer;
+                self.change(peer, prefix, Some(p));
+            }
+        }
+        if changed > 0 {
+            tracing::info!(changed, "re-evaluated routes after policy data changed");
+        }
+    }
+
+    /// Replace (or remove, with `None`) the path of `peer` for `prefix` and
+    /// queue what each member must be sent because of it.
+    fn change(&mut self, peer: PeerId, prefix: IpNet, new: Option<Path>) {
+        let afi = afi_of(&prefix);
+        let Rib { table, peers, targets, scratch, export, pending, .. } = self;
+        let exists = table.get(&prefix).is_some_and(|ps| ps.iter().any(|p| p.peer == peer));
+        if new.is_none() && !exists {
+            return;
+        }
+        // What every established member receives now.
+        scratch.clear();
+        if let Some(paths) = table.get(&prefix) {
+            let g = global_best(paths, peers);
+            for &t in targets.iter() {
+                scratch.push(key(select(paths, g, peers, &peers[t as usize], export, afi)));
+            }
+        } else {
+            scratch.resize(targets.len(), None);
+        }
+        // Mutate, keeping the per-member counters.
+        let i = afi as usize;
+        let paths = table.entry(&prefix);
+        let pos = paths.iter().position(|p| p.peer == peer);
+        let st = &mut peers[peer as usize];
+        if let Some(pos) = pos {
+            let old = &paths[pos];
+            st.received[i] -= 1;
+            if old.verdict.accepted() {
+                st.accepted[i] -= 1;
+            }
+        }
+        match (pos, new) {
+            (Some(pos), Some(p)) => paths[pos] = p,
+            (None, Some(p)) => paths.push(p),
+            (Some(pos), None) => {
+                paths.remove(pos);
+            }
+            (None, None) => {}
+        }
+        if let Some(p) = paths.iter().find(|p| p.peer == peer) {
+            st.received[i] += 1;
+            if p.verdict.accepted() {
+                st.accepted[i] += 1;
+            }
+        }
+        // What every established member must receive after the change.
+        let paths = &table.get(&prefix).map(|v| v.as_slice()).unwrap_or(&[]);
+        let g = global_best(paths, peers);
+        for (n, &t) in targets.iter().enumerate() {
+            let ts = &peers[t as usize];
+            let sel = select(paths, g, peers, ts, export, afi);
+            let k = key(sel);
+            if k == scratch[n] {
+                continue;
+            }
+            let batch = &mut pending[t as usize];
+            match sel {
+                Some(p) => batch.announce.push(OutRoute {
+                    prefix,
+                    attrs: p.attrs.clone(),
+                    rpki: p.verdict.rpki,
+                    irr: p.verdict.irr,
+                    blackhole: p.verdict.blackhole,
+                }),
+                None => batch.withdraw.push(prefix),
+            }
+            let adv = &mut peers[t as usize].advertised[i];
+            match (scratch[n].is_some(), k.is_some()) {
+                (false, true) => *adv += 1,
+                (true, false) => *adv = adv.saturating_sub(1),
+                _ => {}
+            }
+        }
+        table.prune(&prefix);
+    }
+
+    /// Send member `peer` everything it should have (for one AFI or both),
+    /// followed by End-of-RIB.
+    fn dump_to(&mut self, peer: PeerId, only: Option<Afi>) {
+        let Rib { table, peers, export, pending, .. } = self;
+        let t = &peers[peer as usize];
+        if !t.established {
+            return;
+        }
+        let mut batch = std::mem::take(&mut pending[peer as usize]);
+        let mut count = [0usize; 2];
+        for (prefix, paths) in table.iter() {
+            let afi = afi_of(&prefix);
+            if only.is_some_and(|a| a != afi) {
+                continue;
+            }
+            let g = global_best(paths, peers);
+            if let Some(p) = select(paths, g, peers, t, export, afi) {
+                count[afi as usize] += 1;
+                batch.announce.push(OutRoute {
+                    prefix,
+                    attrs: p.attrs.clone(),
+                    rpki: p.verdict.rpki,
+                    irr: p.verdict.irr,
+                    blackhole: p.verdict.blackhole,
+                });
+                if batch.announce.len() >= 8192 {
+                    if let Some(out) = &t.out {
+                        let _ = out.send(std::mem::take(&mut batch));
+                    }
+                }
+            }
+        }
+        for afi in [Afi::Ipv4, Afi::Ipv6] {
+            let enabled = match afi {
+                Afi::Ipv4 => t.ipv4,
+                Afi::Ipv6 => t.ipv6,
+            };
+            if enabled && only.is_none_or(|a| a == afi) {
+                batch.end_of_rib.push(afi);
+            }
+        }
+        if let Some(out) = &t.out {
+            let _ = out.send(batch);
+        }
+        let st = &mut peers[peer as usize];
+        for afi in [Afi::Ipv4, Afi::Ipv6] {
+            if only.is_none_or(|a| a == afi) {
+                st.advertised[afi as usize] = count[afi as usize];
+            }
+        }
+    }
+
+    /// Hand queued changes to the members' writers.
+    pub fn flush(&mut self) {
+        for &t in &self.targets {
+            let batch = &mut self.pending[t as usize];
+            if batch.is_empty() {
+                continue;
+            }
+            let b = std::mem::take(batch);
+            if let Some(out) = &self.peers[t as usize].out {
+                let _ = out.send(b);
+            }
+        }
+        if self.last_publish.is_none_or(|t| t.elapsed() >= Duration::from_millis(500)) {
+            self.last_publish = Some(Instant::now());
+            self.publish_counters();
+        }
+    }
+
+    /// Write the per-peer counters into the metrics now.
+    pub fn publish_counters(&self) {
+        for st in &self.peers {
+            self.metrics.set_prefix_counts(st);
+        }
+        self.metrics.rib_prefixes.set(self.table.len() as i64);
+        self.metrics.rib_attr_sets.set(self.interner.len() as i64);
+    }
+
+    /// Read access for queries and tests.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The neighbours' RIB-side state.
+    pub fn peers(&self) -> &[PeerState] {
+        &self.peers
+    }
+
+    /// The path member `peer` receives for `prefix`, if any (derived Adj-RIB-Out).
+    pub fn advertised_to(&self, peer: PeerId, prefix: &IpNet) -> Option<&Path> {
+        let paths = self.table.get(prefix)?;
+        let t = &self.peers[peer as usize];
+        select(paths, global_best(paths, &self.peers), &self.peers, t, &self.export, afi_of(prefix))
+    }
+
+    /// Did `p` pass every policy check and what did it get?
+    pub fn verdict_of(&self, peer: PeerId, prefix: &IpNet) -> Option<Verdict> {
+        self.table.get(prefix)?.iter().find(|p| p.peer == peer).map(|p| p.verdict)
+    }
+}

@@ -1,0 +1,71 @@
+//! What the RIB knows about each neighbour session.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{OutBatch, PeerCtl, PeerId};
+use crate::policy::PeerPolicy;
+use crate::wire::Asn;
+
+/// A neighbour as configured: fixed for the life of the process (a reload
+/// that changes it replaces the session).
+#[derive(Clone, Debug)]
+pub struct PeerStatic {
+    pub id: PeerId,
+    pub member: Arc<str>,
+    pub asn: Asn,
+    pub address: IpAddr,
+    pub max_prefix_v4: Option<u32>,
+    pub max_prefix_v6: Option<u32>,
+    /// Close the session at the limit (else only warn).
+    pub max_prefix_enforce: bool,
+    pub blackhole_opt_in: bool,
+    pub policy: Arc<PeerPolicy>,
+}
+
+/// A neighbour's state as the RIB sees it.
+#[derive(Debug)]
+pub struct PeerState {
+    pub stat: PeerStatic,
+    pub established: bool,
+    pub router_id: u32,
+    pub ipv4: bool,
+    pub ipv6: bool,
+    pub out: Option<mpsc::UnboundedSender<OutBatch>>,
+    pub ctl: Option<mpsc::UnboundedSender<PeerCtl>>,
+    /// Bumped at every up and down, so late timers for an old session are ignored.
+    pub generation: u64,
+    /// Paths held from this peer per AFI (index `Afi as usize`): all, and accepted.
+    pub received: [usize; 2],
+    pub accepted: [usize; 2],
+    /// Prefixes this peer is currently sent, per AFI.
+    pub advertised: [usize; 2],
+    pub max_prefix_hit: bool,
+}
+
+impl PeerState {
+    /// A neighbour that has not come up yet.
+    pub fn new(stat: PeerStatic) -> PeerState {
+        PeerState {
+            stat,
+            established: false,
+            router_id: 0,
+            ipv4: false,
+            ipv6: false,
+            out: None,
+            ctl: None,
+            generation: 0,
+            received: [0, 0],
+            accepted: [0, 0],
+            advertised: [0, 0],
+            max_prefix_hit: false,
+        }
+    }
+
+    /// Paths filtered by the import policy, per AFI.
+    pub fn filtered(&self) -> [usize; 2] {
+        [self.received[0] - self.accepted[0], self.received[1] - self.accepted[1]]
+    }
+}

@@ -1,0 +1,205 @@
+//! RIB behaviour: transparency, withdrawals, no path hiding.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ipnet::IpNet;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::policy::{NextHopMode, PeerPolicy, Policy};
+use crate::wire::{AsPath, Origin};
+
+const RS: u32 = 64500;
+
+struct Member {
+    out: mpsc::UnboundedReceiver<OutBatch>,
+    _ctl: mpsc::UnboundedReceiver<PeerCtl>,
+}
+
+fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
+    let peers: Vec<PeerStatic> = asns
+        .iter()
+        .enumerate()
+        .map(|(i, &asn)| PeerStatic {
+            id: i as PeerId,
+            member: Arc::from(format!("m{asn}")),
+            asn,
+            address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + i as u8)),
+            max_prefix_v4: None,
+            max_prefix_v6: None,
+            max_prefix_enforce: true,
+            blackhole_opt_in: false,
+            policy: Arc::new(PeerPolicy { next_hop: NextHopMode::Any, ..PeerPolicy::default() }),
+        })
+        .collect();
+    let export = ExportConfig { rs_asn: RS, blackhole_v4: None, blackhole_v6: None, tag_info: false };
+    let mut rib = Rib::new(peers, export, Arc::new(Policy::default()), Arc::new(Metrics::new()));
+    let mut members = Vec::new();
+    for i in 0..asns.len() {
+        let (out_tx, out) = mpsc::unbounded_channel();
+        let (ctl_tx, ctl) = mpsc::unbounded_channel();
+        rib.handle(RibMsg::Up {
+            peer: i as PeerId,
+            up: PeerUp { router_id: i as u32 + 1, ipv4: true, ipv6: true, out: out_tx, ctl: ctl_tx },
+        });
+        members.push(Member { out, _ctl: ctl });
+    }
+    for m in &mut members {
+        while m.out.try_recv().is_ok() {}
+    }
+    (rib, members)
+}
+
+fn attrs(path: Vec<u32>, nh: [u8; 4], communities: Vec<u32>) -> PathAttrs {
+    PathAttrs {
+        origin: Origin::Igp,
+        as_path: AsPath::from_sequence(path),
+        next_hop: NextHop::V4(Ipv4Addr::from(nh)),
+        med: Some(5),
+        local_pref: Some(200),
+        atomic_aggregate: false,
+        aggregator: None,
+        communities,
+        ext_communities: vec![],
+        large_communities: vec![],
+        otc: None,
+        unknown: vec![],
+    }
+}
+
+fn announce(rib: &mut Rib, peer: PeerId, a: PathAttrs, prefixes: &[&str]) {
+    let update = Update {
+        announced: vec![(a, prefixes.iter().map(|p| p.parse().unwrap()).collect())],
+        ..Update::default()
+    };
+    rib.handle(RibMsg::Update { peer, update, received: Instant::now() });
+    rib.flush();
+}
+
+fn withdraw(rib: &mut Rib, peer: PeerId, prefixes: &[&str]) {
+    let update = Update { withdrawn: prefixes.iter().map(|p| p.parse().unwrap()).collect(), ..Update::default() };
+    rib.handle(RibMsg::Update { peer, update, received: Instant::now() });
+    rib.flush();
+}
+
+/// What a member was sent since the last call: (announced prefix -> first ASN), withdrawn.
+fn drain(m: &mut Member) -> (Vec<(IpNet, u32, PathAttrs)>, Vec<IpNet>) {
+    let mut ann = Vec::new();
+    let mut wd = Vec::new();
+    while let Ok(b) = m.out.try_recv() {
+        for r in b.announce {
+            ann.push((r.prefix, r.attrs.as_path.first_asn().unwrap_or(0), (*r.attrs).clone()));
+        }
+        wd.extend(b.withdraw);
+    }
+    (ann, wd)
+}
+
+#[test]
+fn announcement_reaches_others_unchanged_but_not_the_sender() {
+    let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
+    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![(1659 << 16) | 7]), &["140.112.0.0/16"]);
+    assert!(drain(&mut m[0]).0.is_empty(), "never sent back to its sender");
+    for i in [1, 2] {
+        let (ann, _) = drain(&mut m[i]);
+        assert_eq!(ann.len(), 1);
+        let (prefix, first, a) = &ann[0];
+        assert_eq!(prefix.to_string(), "140.112.0.0/16");
+        assert_eq!(*first, 1659);
+        assert_eq!(a.next_hop, NextHop::V4(Ipv4Addr::new(192, 0, 2, 10)));
+        assert_eq!(a.med, Some(5));
+        assert_eq!(a.communities, vec![(1659 << 16) | 7]);
+        assert!(!a.as_path.all_asns().any(|x| x == RS));
+        assert_eq!(a.local_pref, None, "LOCAL_PREF from a member is not passed on");
+    }
+    withdraw(&mut rib, 0, &["140.112.0.0/16"]);
+    for i in [1, 2] {
+        assert_eq!(drain(&mut m[i]).1.len(), 1);
+    }
+    assert!(rib.table().is_empty());
+}
+
+#[test]
+fn no_path_hiding_when_best_is_withheld() {
+    // A (1659) has the shorter path but tags it do-not-announce-to C (9264).
+    let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
+    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![9264]), &["140.110.0.0/16"]);
+    announce(&mut rib, 1, attrs(vec![7539, 1659], [192, 0, 2, 11], vec![]), &["140.110.0.0/16"]);
+    let (ann_c, _) = drain(&mut m[2]);
+    assert_eq!(ann_c.last().map(|a| a.1), Some(7539), "C gets B's path");
+    let (ann_b, _) = drain(&mut m[1]);
+    assert_eq!(ann_b.last().map(|a| a.1), Some(1659), "B gets A's path");
+    // A withdraws: B's path goes to nobody but A; C keeps B's path (no change).
+    withdraw(&mut rib, 0, &["140.110.0.0/16"]);
+    assert!(drain(&mut m[2]).0.is_empty() && drain(&mut m[2]).1.is_empty());
+    let (ann_a, _) = drain(&mut m[0]);
+    assert_eq!(ann_a.last().map(|a| a.1), Some(7539));
+    let (_, wd_b) = drain(&mut m[1]);
+    assert_eq!(wd_b.len(), 1, "B loses A's path and has no other");
+}
+
+#[test]
+fn session_loss_withdraws_everything_from_that_member() {
+    let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
+    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16", "163.13.0.0/16"]);
+    drain(&mut m[1]);
+    rib.handle(RibMsg::Down { peer: 0, restart_time: None });
+    let (_, wd) = drain(&mut m[1]);
+    assert_eq!(wd.len(), 2);
+    assert!(rib.table().is_empty());
+    assert_eq!(rib.peers()[0].received, [0, 0]);
+}
+
+#[test]
+fn new_member_gets_full_table_and_end_of_rib() {
+    let (mut rib, _m) = setup(&[1659, 7539]);
+    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16", "2001:e10::/32"]);
+    let (out_tx, mut out) = mpsc::unbounded_channel();
+    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
+    rib.handle(RibMsg::Down { peer: 1, restart_time: None });
+    rib.handle(RibMsg::Up { peer: 1, up: PeerUp { router_id: 9, ipv4: true, ipv6: false, out: out_tx, ctl: ctl_tx } });
+    let b = out.try_recv().unwrap();
+    assert_eq!(b.announce.len(), 1, "IPv6 not negotiated: only the IPv4 route");
+    assert_eq!(b.end_of_rib, vec![Afi::Ipv4]);
+    assert_eq!(rib.peers()[1].advertised, [1, 0]);
+}
+
+#[test]
+fn better_path_replaces_and_filtered_paths_are_kept_not_exported() {
+    let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
+    announce(&mut rib, 0, attrs(vec![1659, 3, 4], [192, 0, 2, 10], vec![]), &["1.0.0.0/24"]);
+    announce(&mut rib, 1, attrs(vec![7539, 4], [192, 0, 2, 11], vec![]), &["1.0.0.0/24"]);
+    let (ann, _) = drain(&mut m[2]);
+    assert_eq!(ann.iter().map(|a| a.1).collect::<Vec<_>>(), vec![1659, 7539]);
+    drain(&mut m[0]);
+    // A bogon ASN makes member 2's route filtered: kept with its reason, never exported.
+    announce(&mut rib, 2, attrs(vec![9264, 64512], [192, 0, 2, 12], vec![]), &["2.0.0.0/24"]);
+    assert!(drain(&mut m[0]).0.is_empty());
+    let v = rib.verdict_of(2, &"2.0.0.0/24".parse().unwrap()).unwrap();
+    assert!(v.reasons.contains(crate::policy::reasons::Reason::BogonAsn));
+    assert_eq!(rib.peers()[2].filtered(), [1, 0]);
+}
+
+#[test]
+fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
+    let (mut rib, mut m) = setup(&[1659, 7539]);
+    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16", "163.13.0.0/16"]);
+    drain(&mut m[1]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        rib.handle(RibMsg::Down { peer: 0, restart_time: Some(std::time::Duration::from_secs(120)) });
+    });
+    assert_eq!(rib.table().len(), 2, "kept while the member restarts");
+    let (out_tx, _out) = mpsc::unbounded_channel();
+    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
+    rib.handle(RibMsg::Up { peer: 0, up: PeerUp { router_id: 1, ipv4: true, ipv6: true, out: out_tx, ctl: ctl_tx } });
+    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16"]);
+    let eor = Update { end_of_rib: Some(Afi::Ipv4), ..Update::default() };
+    rib.handle(RibMsg::Update { peer: 0, update: eor, received: Instant::now() });
+    rib.flush();
+    assert_eq!(rib.table().len(), 1, "the prefix not re-announced is gone after End-of-RIB");
+    let (_, wd) = drain(&mut m[1]);
+    assert_eq!(wd, vec!["163.13.0.0/16".parse::<IpNet>().unwrap()]);
+}
