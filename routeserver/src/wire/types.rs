@@ -75,7 +75,9 @@ impl AsPath {
         if asns.is_empty() {
             return AsPath::default();
         }
-        AsPath { segments: vec![AsSegment::Sequence(asns)] }
+        AsPath {
+            segments: vec![AsSegment::Sequence(asns)],
+        }
     }
 
     /// The left-most ASN (the neighbour that announced the route), if the
@@ -138,7 +140,10 @@ impl AsPath {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NextHop {
     V4(Ipv4Addr),
-    V6 { global: Ipv6Addr, link_local: Option<Ipv6Addr> },
+    V6 {
+        global: Ipv6Addr,
+        link_local: Option<Ipv6Addr>,
+    },
 }
 
 /// An attribute the codec does not interpret, kept to pass it on
@@ -208,7 +213,10 @@ pub struct SessionCaps {
 
 impl Default for SessionCaps {
     fn default() -> Self {
-        SessionCaps { four_octet_as: true, extended_message: false }
+        SessionCaps {
+            four_octet_as: true,
+            extended_message: false,
+        }
     }
 }
 

@@ -1,0 +1,1 @@
+//! Cross-cutting tests: bgpkit-parser oracle, property tests, real captures.
