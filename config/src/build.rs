@@ -34,7 +34,10 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
     if root.kind == Kind::Null {
         cx.err(
             root.loc,
-            format!("the file is empty; expected the keys {}", TOP_KEYS.join(", ")),
+            format!(
+                "the file is empty; expected the keys {}",
+                TOP_KEYS.join(", ")
+            ),
         );
         return None;
     }
@@ -129,9 +132,11 @@ fn decode_sites(cx: &mut Ctx, node: &Node) -> Option<Vec<Site>> {
     let items = non_empty_list(cx, node, "sites")?;
     let mut known: HashMap<String, Loc> = HashMap::new();
     let mut out = Vec::new();
+    let mut complete = true;
     for item in items {
         let Some(f) = cx.fields(item, "site", &["id", "name"]) else {
             out.push(None);
+            complete = false;
             continue;
         };
         let id_node = f.req(cx, "id");
@@ -145,9 +150,11 @@ fn decode_sites(cx: &mut Ctx, node: &Node) -> Option<Vec<Site>> {
                 known.insert(id.clone(), n.loc);
             }
         }
+        complete &= id.is_some();
         out.push(id.zip(name).map(|(id, name)| Site { id, name }));
     }
-    cx.sites = Some(known);
+    // With a site whose id is unreadable, "unknown site" errors would only be noise.
+    cx.sites = complete.then_some(known);
     all(out)
 }
 
@@ -156,9 +163,11 @@ fn decode_lans(cx: &mut Ctx, node: &Node) -> Option<Vec<PeeringLan>> {
     let mut out: Vec<Option<PeeringLan>> = Vec::new();
     let mut seen: Vec<(IpNet, String, Loc)> = Vec::new();
     let mut names: HashMap<String, Loc> = HashMap::new();
+    let mut complete = true;
     for item in items {
         let Some(f) = cx.fields(item, "peering LAN", &["name", "prefix"]) else {
             out.push(None);
+            complete = false;
             continue;
         };
         let name_node = f.req(cx, "name");
@@ -167,7 +176,10 @@ fn decode_lans(cx: &mut Ctx, node: &Node) -> Option<Vec<PeeringLan>> {
         let prefix = prefix_node.and_then(|n| cx.prefix(n, "prefix"));
         if let (Some(name), Some(n)) = (&name, name_node) {
             if let Some(first) = names.get(name) {
-                let msg = format!("duplicate peering LAN name `{name}` (first at line {})", first.line);
+                let msg = format!(
+                    "duplicate peering LAN name `{name}` (first at line {})",
+                    first.line
+                );
                 cx.err(n.loc, msg);
             } else {
                 names.insert(name.clone(), n.loc);
@@ -187,9 +199,14 @@ fn decode_lans(cx: &mut Ctx, node: &Node) -> Option<Vec<PeeringLan>> {
                 seen.push((p, name.clone().unwrap_or_default(), n.loc));
             }
         }
-        out.push(name.zip(prefix).map(|(name, prefix)| PeeringLan { name, prefix }));
+        complete &= prefix.is_some();
+        out.push(
+            name.zip(prefix)
+                .map(|(name, prefix)| PeeringLan { name, prefix }),
+        );
     }
-    cx.lans = Some(seen.into_iter().map(|(p, _, _)| p).collect());
+    // With an unreadable LAN, "outside every peering LAN" errors would only be noise.
+    cx.lans = complete.then(|| seen.into_iter().map(|(p, _, _)| p).collect());
     all(out)
 }
 
@@ -213,9 +230,11 @@ fn decode_route_servers(cx: &mut Ctx, node: &Node) -> Option<Vec<RouteServer>> {
     let mut apis: HashMap<SocketAddr, (String, Loc)> = HashMap::new();
     let mut router_ids: HashMap<Ipv4Addr, (String, Loc)> = HashMap::new();
     let mut out = Vec::new();
+    let mut complete = true;
     for item in items {
         let Some(f) = cx.fields(item, "route server", RS_KEYS) else {
             out.push(None);
+            complete = false;
             continue;
         };
         let name_node = f.req(cx, "name");
@@ -223,15 +242,26 @@ fn decode_route_servers(cx: &mut Ctx, node: &Node) -> Option<Vec<RouteServer>> {
         let label = name.clone().unwrap_or_else(|| "route server".to_owned());
         if let (Some(nm), Some(n)) = (&name, name_node) {
             if let Some(first) = names.get(nm) {
-                let msg = format!("duplicate route server name `{nm}` (first at line {})", first.line);
+                let msg = format!(
+                    "duplicate route server name `{nm}` (first at line {})",
+                    first.line
+                );
                 cx.err(n.loc, msg);
             } else {
                 names.insert(nm.clone(), n.loc);
             }
         }
-        out.push(decode_route_server(cx, &f, name, &label, &mut apis, &mut router_ids));
+        complete &= name.is_some();
+        out.push(decode_route_server(
+            cx,
+            &f,
+            name,
+            &label,
+            &mut apis,
+            &mut router_ids,
+        ));
     }
-    cx.route_servers = Some(names);
+    cx.route_servers = complete.then_some(names);
     all(out)
 }
 
@@ -247,7 +277,10 @@ fn decode_route_server(
     let router_id = f.req(cx, "router_id").and_then(|n| {
         let id = cx.ipv4(n, "router_id")?;
         if let Some((other, loc)) = router_ids.get(&id) {
-            let msg = format!("router_id {id} is already used by `{other}` (line {})", loc.line);
+            let msg = format!(
+                "router_id {id} is already used by `{other}` (line {})",
+                loc.line
+            );
             cx.err(n.loc, msg);
         } else {
             router_ids.insert(id, (label.to_owned(), n.loc));
@@ -266,7 +299,10 @@ fn decode_route_server(
         Some(a)
     });
     if f.get("ipv4").is_none() && f.get("ipv6").is_none() {
-        cx.err(f.loc, format!("route server `{label}` needs an `ipv4` or `ipv6` address"));
+        cx.err(
+            f.loc,
+            format!("route server `{label}` needs an `ipv4` or `ipv6` address"),
+        );
     }
     let site = f.req(cx, "site").and_then(|n| cx.site_ref(n, "site"));
     let port = match f.get("port") {
@@ -288,7 +324,10 @@ fn decode_route_server(
     let api = match f.get("api") {
         Some(n) => cx.socket_addr(n, "api").inspect(|a| {
             if let Some((other, loc)) = apis.get(a) {
-                let msg = format!("api address {a} is already used by `{other}` (line {})", loc.line);
+                let msg = format!(
+                    "api address {a} is already used by `{other}` (line {})",
+                    loc.line
+                );
                 cx.err(n.loc, msg);
             } else {
                 apis.insert(*a, (label.to_owned(), n.loc));
@@ -311,7 +350,12 @@ fn decode_route_server(
         Some(n) => cx.duration(n, "hold_time").and_then(|d| {
             let s = d.as_secs();
             if s != 0 && !(3..=65535).contains(&s) {
-                cx.err(n.loc, format!("`hold_time` is {s}s; it must be 0 or between 3s and 65535s (RFC 4271)"));
+                cx.err(
+                    n.loc,
+                    format!(
+                        "`hold_time` is {s}s; it must be 0 or between 3s and 65535s (RFC 4271)"
+                    ),
+                );
                 return None;
             }
             Some(d)
@@ -347,12 +391,22 @@ fn decode_blackhole(cx: &mut Ctx, node: &Node) -> Option<Blackhole> {
     let f = cx.fields(node, "blackhole", &["next_hop_ipv4", "next_hop_ipv6"])?;
     let v4 = f.get("next_hop_ipv4").and_then(|n| {
         let a = cx.ipv4(n, "next_hop_ipv4")?;
-        cx.check_lan_address(IpAddr::V4(a), n.loc, "next_hop_ipv4", "the blackhole next hop");
+        cx.check_lan_address(
+            IpAddr::V4(a),
+            n.loc,
+            "next_hop_ipv4",
+            "the blackhole next hop",
+        );
         Some(a)
     });
     let v6 = f.get("next_hop_ipv6").and_then(|n| {
         let a = cx.ipv6(n, "next_hop_ipv6")?;
-        cx.check_lan_address(IpAddr::V6(a), n.loc, "next_hop_ipv6", "the blackhole next hop");
+        cx.check_lan_address(
+            IpAddr::V6(a),
+            n.loc,
+            "next_hop_ipv6",
+            "the blackhole next hop",
+        );
         Some(a)
     });
     Some(Blackhole {
@@ -428,7 +482,8 @@ impl Ctx {
                 }
                 Some(IpNet::V4(lan)) if lan.prefix_len() < 31 => {
                     if IpAddr::V4(lan.network()) == addr || IpAddr::V4(lan.broadcast()) == addr {
-                        let msg = format!("`{key}`: {addr} is the network or broadcast address of {lan}");
+                        let msg =
+                            format!("`{key}`: {addr} is the network or broadcast address of {lan}");
                         self.err(loc, msg);
                     }
                 }

@@ -95,7 +95,7 @@ impl Ctx {
             file: self.file.clone(),
             line: loc.line,
             col: loc.col,
-            message: message.into(),
+            message: one_line(&message.into()),
         });
     }
 
@@ -103,15 +103,17 @@ impl Ctx {
     fn wrong_type(&mut self, node: &Node, key: &str, expected: &str) {
         self.err(
             node.loc,
-            format!(
-                "`{key}` must be {expected}, found {}",
-                node.kind.describe()
-            ),
+            format!("`{key}` must be {expected}, found {}", node.kind.describe()),
         );
     }
 
     /// Checks that `node` is a mapping whose keys are all in `allowed` and unique.
-    pub fn fields<'a>(&mut self, node: &'a Node, what: &str, allowed: &[&str]) -> Option<Fields<'a>> {
+    pub fn fields<'a>(
+        &mut self,
+        node: &'a Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<Fields<'a>> {
         let Kind::Map(entries) = &node.kind else {
             self.wrong_type(node, what, "a mapping");
             return None;
@@ -120,13 +122,22 @@ impl Ctx {
         let mut out = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let Kind::Str(key) = &k.kind else {
-                self.err(k.loc, format!("keys of {what} must be strings, found {}", k.kind.describe()));
+                self.err(
+                    k.loc,
+                    format!(
+                        "keys of {what} must be strings, found {}",
+                        k.kind.describe()
+                    ),
+                );
                 continue;
             };
             if let Some(first) = seen.get(key.as_str()) {
                 self.err(
                     k.loc,
-                    format!("duplicate key `{key}` in {what} (first at line {})", first.line),
+                    format!(
+                        "duplicate key `{key}` in {what} (first at line {})",
+                        first.line
+                    ),
                 );
                 continue;
             }
@@ -192,15 +203,27 @@ impl Ctx {
     }
 
     /// An integer in `min..=max`.
-    pub fn int<T: TryFrom<i128>>(&mut self, node: &Node, key: &str, min: i128, max: i128) -> Option<T> {
+    pub fn int<T: TryFrom<i128>>(
+        &mut self,
+        node: &Node,
+        key: &str,
+        min: i128,
+        max: i128,
+    ) -> Option<T> {
         match node.kind {
             Kind::Int(i) if (min..=max).contains(&i) => T::try_from(i).ok(),
             Kind::Int(i) => {
-                self.err(node.loc, format!("`{key}` is {i}, must be between {min} and {max}"));
+                self.err(
+                    node.loc,
+                    format!("`{key}` is {i}, must be between {min} and {max}"),
+                );
                 None
             }
             Kind::Float(f) if f.fract() == 0.0 && f.is_finite() => {
-                self.err(node.loc, format!("`{key}` is {f}, must be between {min} and {max}"));
+                self.err(
+                    node.loc,
+                    format!("`{key}` is {f}, must be between {min} and {max}"),
+                );
                 None
             }
             _ => {
@@ -215,7 +238,10 @@ impl Ctx {
         let value: i128 = match &node.kind {
             Kind::Int(i) => *i,
             Kind::Str(s) => {
-                let digits = s.strip_prefix("AS").or_else(|| s.strip_prefix("as")).unwrap_or(s);
+                let digits = s
+                    .strip_prefix("AS")
+                    .or_else(|| s.strip_prefix("as"))
+                    .unwrap_or(s);
                 match digits.parse::<u128>() {
                     Ok(v) => i128::try_from(v).unwrap_or(i128::MAX),
                     Err(_) => {
@@ -231,13 +257,20 @@ impl Ctx {
             }
         };
         if value == 0 {
-            self.err(node.loc, format!("`{key}`: ASN 0 is reserved (RFC 7607) and cannot be used"));
+            self.err(
+                node.loc,
+                format!("`{key}`: ASN 0 is reserved (RFC 7607) and cannot be used"),
+            );
             return None;
         }
         match u32::try_from(value) {
             Ok(asn) => Some(asn),
             Err(_) => {
-                let shown = if value == i128::MAX { "too large".to_owned() } else { value.to_string() };
+                let shown = if value == i128::MAX {
+                    "too large".to_owned()
+                } else {
+                    value.to_string()
+                };
                 self.err(
                     node.loc,
                     format!("`{key}`: ASN {shown} is out of range (1 to 4294967295)"),
@@ -262,7 +295,10 @@ impl Ctx {
         let s = self.text(node, key, "an IP address")?;
         let parsed = s.parse::<IpAddr>().ok();
         if parsed.is_none() {
-            self.err(node.loc, format!("`{key}`: `{s}` is not a valid IP address"));
+            self.err(
+                node.loc,
+                format!("`{key}`: `{s}` is not a valid IP address"),
+            );
         }
         parsed
     }
@@ -272,7 +308,10 @@ impl Ctx {
         let s = self.text(node, key, "an IPv4 address")?;
         let parsed = s.parse::<Ipv4Addr>().ok();
         if parsed.is_none() {
-            self.err(node.loc, format!("`{key}`: `{s}` is not a valid IPv4 address"));
+            self.err(
+                node.loc,
+                format!("`{key}`: `{s}` is not a valid IPv4 address"),
+            );
         }
         parsed
     }
@@ -282,7 +321,10 @@ impl Ctx {
         let s = self.text(node, key, "an IPv6 address")?;
         let parsed = s.parse::<Ipv6Addr>().ok();
         if parsed.is_none() {
-            self.err(node.loc, format!("`{key}`: `{s}` is not a valid IPv6 address"));
+            self.err(
+                node.loc,
+                format!("`{key}`: `{s}` is not a valid IPv6 address"),
+            );
         }
         parsed
     }
@@ -291,13 +333,19 @@ impl Ctx {
     pub fn prefix(&mut self, node: &Node, key: &str) -> Option<IpNet> {
         let s = self.text(node, key, "a prefix")?;
         let Ok(net) = s.parse::<IpNet>() else {
-            self.err(node.loc, format!("`{key}`: `{s}` is not a valid prefix (address/length)"));
+            self.err(
+                node.loc,
+                format!("`{key}`: `{s}` is not a valid prefix (address/length)"),
+            );
             return None;
         };
         if net.trunc() != net {
             self.err(
                 node.loc,
-                format!("`{key}`: `{s}` has host bits set; did you mean {}?", net.trunc()),
+                format!(
+                    "`{key}`: `{s}` has host bits set; did you mean {}?",
+                    net.trunc()
+                ),
             );
             return None;
         }
@@ -311,7 +359,9 @@ impl Ctx {
         if parsed.is_none() {
             self.err(
                 node.loc,
-                format!("`{key}`: `{s}` is not an address:port (e.g. 127.0.0.1:8180 or [::1]:8180)"),
+                format!(
+                    "`{key}`: `{s}` is not an address:port (e.g. 127.0.0.1:8180 or [::1]:8180)"
+                ),
             );
         }
         parsed
@@ -330,7 +380,8 @@ impl Ctx {
         if parsed.is_none() {
             let shown = match &node.kind {
                 Kind::Str(s) => s.clone(),
-                other => format!("{other:?}"),
+                Kind::Int(i) => i.to_string(),
+                other => other.describe().to_owned(),
             };
             self.err(
                 node.loc,
@@ -339,6 +390,26 @@ impl Ctx {
         }
         parsed
     }
+}
+
+/// Longest message kept; values from the file are echoed and may be huge.
+const MAX_MESSAGE_CHARS: usize = 400;
+
+/// The message on one line: control characters from echoed values escaped, length bounded.
+pub(crate) fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS));
+    for (i, c) in message.chars().enumerate() {
+        if i == MAX_MESSAGE_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Parses "90s", "15m", "2h", "1d" or "90"; `None` on anything else or overflow.

@@ -32,11 +32,20 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     if text.len() > MAX_FILE_BYTES {
         return Err(single(
             &file,
-            format!("file is {} bytes; the limit is {MAX_FILE_BYTES}", text.len()),
+            format!(
+                "file is {} bytes; the limit is {MAX_FILE_BYTES}",
+                text.len()
+            ),
         ));
     }
     let text = String::from_utf8(text).map_err(|e| {
-        single(&file, format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+        single(
+            &file,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
     })?;
     parse(&text, &file)
 }
@@ -46,7 +55,10 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     if text.len() > MAX_FILE_BYTES {
         return Err(single(
             file,
-            format!("text is {} bytes; the limit is {MAX_FILE_BYTES}", text.len()),
+            format!(
+                "text is {} bytes; the limit is {MAX_FILE_BYTES}",
+                text.len()
+            ),
         ));
     }
     let tree = node::parse_tree(text).map_err(|e| {

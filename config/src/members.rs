@@ -63,7 +63,10 @@ fn decode_member(
     let label = name.clone().unwrap_or_else(|| "member".to_owned());
     if let (Some(nm), Some(n)) = (&name, name_node) {
         if let Some(first) = seen.names.get(nm) {
-            let msg = format!("duplicate member name `{nm}` (first at line {})", first.line);
+            let msg = format!(
+                "duplicate member name `{nm}` (first at line {})",
+                first.line
+            );
             cx.err(n.loc, msg);
         } else {
             seen.names.insert(nm.clone(), n.loc);
@@ -207,7 +210,12 @@ fn decode_max_prefix(cx: &mut Ctx, node: &Node) -> Option<MaxPrefix> {
     })
 }
 
-fn decode_connection(cx: &mut Ctx, node: &Node, member: &str, seen: &mut Seen) -> Option<Connection> {
+fn decode_connection(
+    cx: &mut Ctx,
+    node: &Node,
+    member: &str,
+    seen: &mut Seen,
+) -> Option<Connection> {
     let f = cx.fields(node, "connection", CONNECTION_KEYS)?;
     let site = f.req(cx, "site").and_then(|n| cx.site_ref(n, "site"));
     let owner = format!("member `{member}`");
@@ -222,7 +230,10 @@ fn decode_connection(cx: &mut Ctx, node: &Node, member: &str, seen: &mut Seen) -
         Some(a)
     });
     if f.get("ipv4").is_none() && f.get("ipv6").is_none() {
-        cx.err(f.loc, format!("connection of member `{member}` needs an `ipv4` or `ipv6` address"));
+        cx.err(
+            f.loc,
+            format!("connection of member `{member}` needs an `ipv4` or `ipv6` address"),
+        );
     }
     let macs = match f.get("macs") {
         Some(n) => cx.list(n, "macs").and_then(|items| {
@@ -238,7 +249,10 @@ fn decode_connection(cx: &mut Ctx, node: &Node, member: &str, seen: &mut Seen) -
         let s = cx.string(n, "speed")?;
         let v = Speed::parse(&s);
         if v.is_none() {
-            cx.err(n.loc, format!("`speed`: `{s}` is not one of 1G, 10G, 100G, 400G"));
+            cx.err(
+                n.loc,
+                format!("`speed`: `{s}` is not one of 1G, 10G, 100G, 400G"),
+            );
         }
         v
     });
@@ -254,11 +268,17 @@ fn decode_connection(cx: &mut Ctx, node: &Node, member: &str, seen: &mut Seen) -
 fn decode_mac(cx: &mut Ctx, node: &Node, member: &str, seen: &mut Seen) -> Option<MacAddr> {
     let s = cx.string(node, "macs")?;
     let Some(mac) = MacAddr::parse(&s) else {
-        cx.err(node.loc, format!("`macs`: `{s}` is not a MAC address (e.g. 02:00:00:00:06:59)"));
+        cx.err(
+            node.loc,
+            format!("`macs`: `{s}` is not a MAC address (e.g. 02:00:00:00:06:59)"),
+        );
         return None;
     };
     if let Some((other, first)) = seen.macs.get(&mac) {
-        let msg = format!("duplicate MAC {mac}: already used by `{other}` (line {})", first.line);
+        let msg = format!(
+            "duplicate MAC {mac}: already used by `{other}` (line {})",
+            first.line
+        );
         cx.err(node.loc, msg);
     } else {
         seen.macs.insert(mac, (member.to_owned(), node.loc));
@@ -300,7 +320,15 @@ mod tests {
         for ok in ["AS-TANET", "as-foo_bar", "AS1659:AS-CUSTOMERS", "AS-A:AS-B"] {
             assert!(is_as_set_name(ok), "{ok}");
         }
-        for bad in ["TANET", "AS1659", "AS-", "AS-FOO BAR", "", "AS1659:", "ASX:AS-A"] {
+        for bad in [
+            "TANET",
+            "AS1659",
+            "AS-",
+            "AS-FOO BAR",
+            "",
+            "AS1659:",
+            "ASX:AS-A",
+        ] {
             assert!(!is_as_set_name(bad), "{bad}");
         }
     }

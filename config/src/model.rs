@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use crate::policy::{Policy, PolicyOverrides};
 
 /// The whole exchange: what `load` and `parse` return.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Name and data directory of the exchange.
     pub exchange: Exchange,
@@ -125,7 +125,7 @@ pub struct IrrSources {
 }
 
 /// A member network.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     /// Unique name.
     pub name: String,
@@ -256,7 +256,7 @@ impl fmt::Display for MacAddr {
 }
 
 /// One BGP session of a route server: a member address on one connection.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Neighbor {
     /// Member name.
     pub member: String,

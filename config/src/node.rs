@@ -63,10 +63,7 @@ impl<'de> Deserialize<'de> for SpannedNode {
             line: s.referenced.line() as usize,
             col: s.referenced.column() as usize,
         };
-        Ok(SpannedNode(Node {
-            kind: s.value,
-            loc,
-        }))
+        Ok(SpannedNode(Node { kind: s.value, loc }))
     }
 }
 
@@ -185,34 +182,59 @@ fn convert_error(e: &serde_saphyr::Error) -> YamlError {
     });
     let raw: Cow<'_, str> =
         serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
-    let message: String = raw
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    YamlError { loc, message }
+    YamlError {
+        loc,
+        message: crate::decode::one_line(&raw),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn locations_and_kinds() {
-        let t = parse_tree("a: 1\nb:\n  - x\n  - \"2001:db8::1\"\nc: yes\nd: 0755\n").unwrap();
-        println!("{t:#?}");
-        let Kind::Map(m) = &t.kind else { panic!() };
-        assert_eq!(m[1].1.loc.line, 3);
+    fn map(n: &Node) -> &[(Node, Node)] {
+        match &n.kind {
+            Kind::Map(m) => m,
+            other => panic!("not a map: {other:?}"),
+        }
     }
 
     #[test]
-    fn dup_and_errors() {
-        let t = parse_tree("a: 1\na: 2\n");
-        println!("{t:#?}");
-        let t = parse_tree("a: [1, 2\nb: 3\n");
-        println!("{t:#?}");
-        let t = parse_tree("a: 99999999999999999999999999\nb: 1.5\nc: ~\nd:\n");
-        println!("{t:#?}");
-        let t = parse_tree("a: &x [1]\nb: *x\nc: *y\n");
-        println!("{t:#?}");
+    fn nodes_carry_kinds_and_locations() {
+        let t =
+            parse_tree("a: 1\nb:\n  - x\n  - \"2001:db8::1\"\nc: yes\nd: 0755\ne: ~\nf: true\n")
+                .expect("valid YAML");
+        let m = map(&t);
+        assert_eq!(m[0].1.kind, Kind::Int(1));
+        assert_eq!(m[0].1.loc, Loc { line: 1, col: 4 });
+        let Kind::Seq(items) = &m[1].1.kind else {
+            panic!("b is a list")
+        };
+        assert_eq!(items[1].kind, Kind::Str("2001:db8::1".into()));
+        assert_eq!(items[1].loc, Loc { line: 4, col: 5 });
+        assert_eq!(
+            m[2].1.kind,
+            Kind::Str("yes".into()),
+            "YAML 1.2 booleans only"
+        );
+        assert_eq!(m[3].1.kind, Kind::Str("0755".into()), "no octal surprises");
+        assert_eq!(m[4].1.kind, Kind::Null);
+        assert_eq!(m[5].1.kind, Kind::Bool(true));
+        assert_eq!(m[5].0.loc, Loc { line: 8, col: 1 });
+    }
+
+    #[test]
+    fn duplicate_keys_reach_the_decoder() {
+        let t = parse_tree("a: 1\na: 2\n").expect("valid YAML");
+        let m = map(&t);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1].0.loc.line, 2);
+    }
+
+    #[test]
+    fn syntax_errors_have_locations() {
+        let e = parse_tree("a: 1\nb: *nope\n").expect_err("unknown alias");
+        assert_eq!(e.loc, Loc { line: 2, col: 4 });
+        assert!(e.message.contains("unknown anchor"), "{}", e.message);
     }
 }

@@ -202,7 +202,9 @@ impl Policy {
             rpki_reject_invalid: o.rpki_reject_invalid.unwrap_or(self.rpki_reject_invalid),
             irr: o.irr.unwrap_or(self.irr),
             irr_more_specifics: o.irr_more_specifics.unwrap_or(self.irr_more_specifics),
-            irr_accept_rpki_valid: o.irr_accept_rpki_valid.unwrap_or(self.irr_accept_rpki_valid),
+            irr_accept_rpki_valid: o
+                .irr_accept_rpki_valid
+                .unwrap_or(self.irr_accept_rpki_valid),
             blackhole: o.blackhole.unwrap_or(self.blackhole),
             graceful_shutdown: o.graceful_shutdown.unwrap_or(self.graceful_shutdown),
             max_prefix_action: o.max_prefix_action.unwrap_or(self.max_prefix_action),
@@ -262,7 +264,10 @@ pub(crate) fn decode_overrides(cx: &mut Ctx, node: &Node, what: &str) -> PolicyO
             _ => None,
         };
         if v.is_none() {
-            cx.err(n.loc, format!("`next_hop`: `{s}` is not one of strict, same-as, any"));
+            cx.err(
+                n.loc,
+                format!("`next_hop`: `{s}` is not one of strict, same-as, any"),
+            );
         }
         v
     });

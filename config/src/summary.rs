@@ -20,7 +20,11 @@ impl Config {
     /// session per address family present. Empty if `rs` is unknown.
     pub fn neighbors(&self, rs: &str) -> Vec<Neighbor> {
         let mut out = Vec::new();
-        for m in self.members.iter().filter(|m| m.route_servers.iter().any(|r| r == rs)) {
+        for m in self
+            .members
+            .iter()
+            .filter(|m| m.route_servers.iter().any(|r| r == rs))
+        {
             for c in &m.connections {
                 let addrs = c
                     .ipv4
@@ -50,7 +54,11 @@ impl Config {
     pub fn summary(&self) -> String {
         let mut s = String::new();
         let ex = &self.exchange;
-        let full = ex.full_name.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
+        let full = ex
+            .full_name
+            .as_deref()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default();
         let _ = writeln!(s, "{}{}: {} is valid", ex.name, full, self.source.display());
         let sites: Vec<String> = self
             .sites
@@ -69,7 +77,7 @@ impl Config {
             let addrs: Vec<String> = r.listen.iter().map(ToString::to_string).collect();
             let _ = writeln!(
                 s,
-                "  {} AS{} at {}, router-id {}, listen [{}]:{}, api {}, hold {}s, {} sessions",
+                "  {} AS{} at {}, router-id {}, listen [{}]:{}, api {}, hold {}, {} sessions",
                 r.name,
                 r.asn,
                 r.site,
@@ -77,7 +85,7 @@ impl Config {
                 addrs.join(", "),
                 r.port,
                 r.api,
-                r.hold_time.as_secs(),
+                human(r.hold_time),
                 self.neighbors(&r.name).len()
             );
         }
@@ -104,7 +112,7 @@ impl Config {
         let p = &self.policy;
         let _ = writeln!(
             s,
-            "policy: next-hop {}, first AS {}, RPKI {}, IRR {}, prefix length IPv4 {} IPv6 {}, max AS path {}, transit-free {} ({} ASNs), max-prefix {} after {}s",
+            "policy: next-hop {}, first AS {}, RPKI {}, IRR {}, prefix length IPv4 {} IPv6 {}, max AS path {}, transit-free {} ({} ASNs), max-prefix {} after {}",
             p.next_hop,
             on_off(p.first_as),
             if !p.rpki {
@@ -121,7 +129,7 @@ impl Config {
             on_off(p.transit_free),
             p.transit_free_asns.len(),
             p.max_prefix_action,
-            p.max_prefix_restart_after.as_secs()
+            human(p.max_prefix_restart_after)
         );
         let overridden: Vec<&str> = self
             .members
@@ -140,6 +148,18 @@ impl Config {
             self.irr.files.len()
         );
         s
+    }
+}
+
+/// A duration the way the file writes it: 90s, 15m, 2h, 1d.
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".to_owned(),
+        _ if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
     }
 }
 
