@@ -18,9 +18,15 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { file } => {
-            println!("{}", file.display());
-            Ok(())
-        }
+        Command::CheckConfig { file } => match fox_config::load(&file) {
+            Ok(config) => {
+                println!("{}", config.summary());
+                Ok(())
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                std::process::exit(1);
+            }
+        },
     }
 }
