@@ -1,6 +1,9 @@
 //! FOX transparent BGP route server (RFC 7947, RFC 7948).
 
+pub mod api;
 pub mod metrics;
 pub mod policy;
 pub mod rib;
+pub mod server;
+pub mod session;
 pub mod wire;

@@ -1,0 +1,168 @@
+//! Assemble a route server from the exchange's configuration: RIB task,
+//! one task per neighbour, listeners, admin API.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use fox_config::{Config, MaxPrefixAction, NextHopPolicy};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use crate::api::{self, ApiState, RsInfo};
+use crate::metrics::Metrics;
+use crate::policy::{NextHopMode, PeerPolicy, Policy};
+use crate::rib::export::ExportConfig;
+use crate::rib::peers::PeerStatic;
+use crate::rib::{PeerId, Rib};
+use crate::session::{listener, spawn_peer, NeighborConfig, PeerEnv};
+
+/// Every LAN address of a member (all its connections).
+fn member_addresses(config: &Config, member: &str) -> Vec<IpAddr> {
+    config
+        .members
+        .iter()
+        .filter(|m| m.name == member)
+        .flat_map(|m| m.connections.iter())
+        .flat_map(|c| [c.ipv4.map(IpAddr::V4), c.ipv6.map(IpAddr::V6)])
+        .flatten()
+        .collect()
+}
+
+/// The import settings of one neighbour from its merged configuration.
+pub fn peer_policy(config: &Config, n: &fox_config::Neighbor) -> PeerPolicy {
+    let p = &n.policy;
+    let mut next_hops = n.authorized_next_hops.clone();
+    next_hops.push(n.address);
+    // The same router has an address of the other family on the LAN.
+    next_hops.extend(member_addresses(config, &n.member));
+    let next_hop = match p.next_hop {
+        NextHopPolicy::Strict | NextHopPolicy::SameAs => NextHopMode::Strict,
+        NextHopPolicy::Any => NextHopMode::Any,
+    };
+    PeerPolicy {
+        next_hop,
+        next_hops,
+        first_as: p.first_as,
+        max_as_path_len: p.max_as_path_len as usize,
+        bogon_asns: p.bogon_asns,
+        bogon_prefixes: p.bogon_prefixes,
+        prefix_len_v4: (p.prefix_len_ipv4.min, p.prefix_len_ipv4.max),
+        prefix_len_v6: (p.prefix_len_ipv6.min, p.prefix_len_ipv6.max),
+        transit_free: p.transit_free,
+        transit_free_asns: Arc::new(p.transit_free_asns.iter().copied().collect()),
+        rpki: p.rpki,
+        rpki_reject_invalid: p.rpki_reject_invalid,
+        irr: p.irr,
+        irr_more_specifics: p.irr_more_specifics,
+        irr_accept_rpki_valid: p.irr_accept_rpki_valid,
+        blackhole: p.blackhole,
+        graceful_shutdown: p.graceful_shutdown,
+    }
+}
+
+/// Run route server `name` of the exchange until `shutdown` carries a
+/// message (sent to every member in an administrative Cease, RFC 9003).
+pub async fn run(config: Config, name: &str, shutdown: watch::Receiver<Option<String>>) -> anyhow::Result<()> {
+    let rs = config
+        .route_server(name)
+        .with_context(|| format!("no route server named '{name}' in {}", config.source.display()))?
+        .clone();
+    let neighbors = config.neighbors(&rs.name);
+    let metrics = Arc::new(Metrics::new());
+    let export = ExportConfig {
+        rs_asn: rs.asn,
+        blackhole_v4: config.blackhole.as_ref().and_then(|b| b.next_hop_ipv4),
+        blackhole_v6: config.blackhole.as_ref().and_then(|b| b.next_hop_ipv6),
+        tag_info: false,
+    };
+    let policy = Policy { peering_lans: config.peering_lans.iter().map(|l| l.prefix).collect(), ..Policy::default() };
+
+    let mut statics = Vec::new();
+    let mut sessions = Vec::new();
+    for (i, n) in neighbors.iter().enumerate() {
+        let id = i as PeerId;
+        let member: Arc<str> = Arc::from(n.member.as_str());
+        let enforce = n.policy.max_prefix_action != MaxPrefixAction::Warn;
+        statics.push(PeerStatic {
+            id,
+            member: member.clone(),
+            asn: n.asn,
+            address: n.address,
+            max_prefix_v4: n.max_prefix_ipv4,
+            max_prefix_v6: n.max_prefix_ipv6,
+            max_prefix_enforce: enforce,
+            blackhole_opt_in: n.blackhole_opt_in,
+            policy: Arc::new(peer_policy(&config, n)),
+        });
+        let local_address = match n.address {
+            IpAddr::V4(_) => rs.ipv4.map(IpAddr::V4),
+            IpAddr::V6(_) => rs.ipv6.map(IpAddr::V6),
+        };
+        sessions.push(NeighborConfig {
+            id,
+            member,
+            asn: n.asn,
+            address: n.address,
+            local_address,
+            port: rs.port,
+            passive: n.passive,
+            local_asn: rs.asn,
+            router_id: rs.router_id,
+            hold_time: rs.hold_time.as_secs().min(u16::MAX as u64) as u16,
+            connect_retry: rs.connect_retry,
+            max_prefix_restart: match n.policy.max_prefix_action {
+                MaxPrefixAction::Restart => Some(n.policy.max_prefix_restart_after),
+                _ => None,
+            },
+        });
+    }
+
+    let (rib_tx, rib_rx) = mpsc::channel(1024);
+    let rib = Rib::new(statics, export.clone(), Arc::new(policy), metrics.clone());
+    tokio::spawn(rib.run(rib_tx.clone(), rib_rx));
+
+    let env = PeerEnv { rib: rib_tx.clone(), metrics: metrics.clone(), export: Arc::new(export), shutdown: shutdown.clone() };
+    let mut by_addr: HashMap<IpAddr, mpsc::Sender<TcpStream>> = HashMap::new();
+    let mut statuses = Vec::new();
+    for s in sessions {
+        let id = s.id;
+        let h = spawn_peer(s, env.clone());
+        by_addr.insert(h.cfg.address, h.incoming.clone());
+        statuses.push((id, h.status.clone()));
+    }
+    let by_addr = Arc::new(by_addr);
+    for addr in &rs.listen {
+        let sa = SocketAddr::new(*addr, rs.port);
+        let l = listener::bind(sa).with_context(|| format!("cannot listen for BGP on {sa}"))?;
+        tracing::info!(address = %sa, "listening for BGP");
+        tokio::spawn(listener::accept_loop(l, by_addr.clone(), metrics.clone()));
+    }
+
+    let state = ApiState {
+        info: RsInfo {
+            name: rs.name.clone(),
+            asn: rs.asn,
+            router_id: rs.router_id.to_string(),
+            version: env!("CARGO_PKG_VERSION"),
+            started: crate::session::status::unix_now(),
+        },
+        rib: rib_tx,
+        peers: Arc::new(statuses),
+        metrics,
+    };
+    let api_listener = tokio::net::TcpListener::bind(rs.api)
+        .await
+        .with_context(|| format!("cannot listen for the admin API on {}", rs.api))?;
+    tracing::info!(address = %rs.api, "admin API and /metrics listening");
+    let mut sd = shutdown.clone();
+    let server = axum::serve(api_listener, api::router(state)).with_graceful_shutdown(async move {
+        let _ = sd.changed().await;
+    });
+    server.await.context("admin API")?;
+    // Give the sessions a moment to send their Cease.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The sending side of an Established session: turns the RIB's changes into
+//! UPDATEs for one member (export attributes applied, prefixes sharing
+//! attributes packed together) and sends KEEPALIVEs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use prometheus::IntCounter;
+use tokio::sync::mpsc;
+
+use super::conn::{MsgWriter, SessionError};
+use crate::policy::verdict::{IrrTag, RpkiTag};
+use crate::rib::export::{export_attrs, needs_rewrite, ExportConfig};
+use crate::rib::{OutBatch, OutRoute};
+use crate::wire::{self, Afi, Message, Notification, PathAttrs, SessionCaps};
+
+/// Commands for the writer that jump the queue of route changes.
+#[derive(Debug)]
+pub enum WriterCmd {
+    /// Send this NOTIFICATION and stop.
+    Notify(Notification),
+}
+
+/// Counters the writer bumps.
+pub struct WriterCounters {
+    pub updates: IntCounter,
+    pub keepalives: IntCounter,
+    pub notifications: IntCounter,
+}
+
+type CacheKey = (usize, RpkiTag, IrrTag, bool);
+
+/// Export attributes per member, cached by source attribute set.
+struct ExportCache {
+    cfg: Arc<ExportConfig>,
+    dst: u32,
+    map: HashMap<CacheKey, (Arc<PathAttrs>, Arc<PathAttrs>)>,
+}
+
+impl ExportCache {
+    fn get(&mut self, r: &OutRoute) -> Arc<PathAttrs> {
+        if !needs_rewrite(&r.attrs, &self.cfg, r.blackhole) {
+            return r.attrs.clone();
+        }
+        let key = (Arc::as_ptr(&r.attrs) as usize, r.rpki, r.irr, r.blackhole);
+        if let Some((_, out)) = self.map.get(&key) {
+            return out.clone();
+        }
+        if self.map.len() > 200_000 {
+            self.map.clear();
+        }
+        let out = Arc::new(export_attrs(&r.attrs, &self.cfg, self.dst, r.rpki, r.irr, r.blackhole));
+        // Keep the source alive so its address cannot be reused by another set.
+        self.map.insert(key, (r.attrs.clone(), out.clone()));
+        out
+    }
+}
+
+/// Run the writer until the session ends; returns why it ended.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_writer(
+    mut w: MsgWriter,
+    caps: SessionCaps,
+    keepalive: Option<Duration>,
+    export: Arc<ExportConfig>,
+    dst_asn: u32,
+    mut out_rx: mpsc::UnboundedReceiver<OutBatch>,
+    mut cmd_rx: mpsc::UnboundedReceiver<WriterCmd>,
+    counters: WriterCounters,
+) -> SessionError {
+    let mut cache = ExportCache { cfg: export, dst: dst_asn, map: HashMap::new() };
+    let period = keepalive.unwrap_or(Duration::from_secs(3600 * 24));
+    let mut ka = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            biased;
+            cmd = cmd_rx.recv() => {
+                match cmd {
+                    Some(WriterCmd::Notify(n)) => {
+                        counters.notifications.inc();
+                        let _ = w.send(&Message::Notification(n.clone()), &caps).await;
+                        return SessionError::Sent(n);
+                    }
+                    None => return SessionError::Local("session closed".into()),
+                }
+            }
+            batch = out_rx.recv() => {
+                let Some(first) = batch else { return SessionError::Local("RIB gone".into()) };
+                // Take whatever else is queued, so a member that reads slowly
+                // gets the latest state in fewer, fuller UPDATEs.
+                let mut batches = vec![first];
+                while batches.len() < 64 {
+                    match out_rx.try_recv() {
+                        Ok(b) => batches.push(b),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = write_batches(&mut w, &caps, &mut cache, batches, &counters).await {
+                    return SessionError::Io(e);
+                }
+                ka.reset();
+            }
+            _ = ka.tick(), if keepalive.is_some() => {
+                counters.keepalives.inc();
+                if let Err(e) = w.send(&Message::Keepalive, &caps).await {
+                    return SessionError::Io(e);
+                }
+            }
+        }
+    }
+}
+
+async fn write_batches(
+    w: &mut MsgWriter,
+    caps: &SessionCaps,
+    cache: &mut ExportCache,
+    batches: Vec<OutBatch>,
+    counters: &WriterCounters,
+) -> std::io::Result<()> {
+    // Final state per prefix, in first-seen order.
+    let mut order: Vec<IpNet> = Vec::new();
+    let mut last: HashMap<IpNet, Option<OutRoute>> = HashMap::new();
+    let mut eors: Vec<Afi> = Vec::new();
+    let single = batches.len() == 1;
+    for b in batches {
+        if single && b.withdraw.is_empty() {
+            // Common case: one batch of announcements, no duplicates to fold.
+            for r in b.announce {
+                order.push(r.prefix);
+                last.insert(r.prefix, Some(r));
+            }
+        } else {
+            for p in b.withdraw {
+                if last.insert(p, None).is_none() {
+                    order.push(p);
+                }
+            }
+            for r in b.announce {
+                let p = r.prefix;
+                if last.insert(p, Some(r)).is_none() {
+                    order.push(p);
+                }
+            }
+        }
+        eors.extend(b.end_of_rib);
+    }
+    let mut withdraw_v4 = Vec::new();
+    let mut withdraw_v6 = Vec::new();
+    let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<IpNet>)> = HashMap::new();
+    let mut group_order: Vec<usize> = Vec::new();
+    for p in order {
+        match last.remove(&p).flatten() {
+            None => match p {
+                IpNet::V4(_) => withdraw_v4.push(p),
+                IpNet::V6(_) => withdraw_v6.push(p),
+            },
+            Some(r) => {
+                let a = cache.get(&r);
+                let k = Arc::as_ptr(&a) as usize;
+                groups
+                    .entry(k)
+                    .or_insert_with(|| {
+                        group_order.push(k);
+                        (a, Vec::new())
+                    })
+                    .1
+                    .push(p);
+            }
+        }
+    }
+    let mut n = 0;
+    if !withdraw_v4.is_empty() {
+        n += wire::encode_withdrawals(Afi::Ipv4, &withdraw_v4, caps, &mut w.buf);
+    }
+    if !withdraw_v6.is_empty() {
+        n += wire::encode_withdrawals(Afi::Ipv6, &withdraw_v6, caps, &mut w.buf);
+    }
+    for k in group_order {
+        if let Some((a, prefixes)) = groups.get(&k) {
+            n += wire::encode_announcements(a, prefixes, caps, &mut w.buf);
+            if w.buf.len() > 256 * 1024 {
+                w.flush().await?;
+            }
+        }
+    }
+    for afi in eors {
+        wire::encode_end_of_rib(afi, &mut w.buf);
+        n += 1;
+    }
+    counters.updates.inc_by(n as u64);
+    w.flush().await
+}
