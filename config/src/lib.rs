@@ -1,6 +1,8 @@
 //! The FOX exchange described in one YAML file: types, and a strict loader whose every
 //! error names file:line:col and what is wrong. The schema is in `configs/fox.yaml`.
 
+#![warn(missing_docs)]
+
 mod build;
 mod decode;
 mod error;

@@ -208,3 +208,23 @@ fn optional_sections_are_read() {
     assert_eq!(cfg.rpki.files, [Path::new("vrps.json")]);
     assert_eq!(cfg.irr.files, [Path::new("irr.db.gz")]);
 }
+
+#[test]
+fn section_order_does_not_matter() {
+    let split = common::BASE.find("members:").expect("BASE has members");
+    let (head, members) = common::BASE.split_at(split);
+    let text = format!("{members}{head}");
+    let a = fox_config::parse(common::BASE, "t.yaml").expect("valid");
+    let b = fox_config::parse(&text, "t.yaml").expect("members first is valid too");
+    assert_eq!(a, b);
+    // References are still checked, with the right line, when members come first.
+    let bad = text.replace("route_servers: [rs2]", "route_servers: [rs7]");
+    let errs = fox_config::parse(&bad, "t.yaml").expect_err("unknown route server");
+    assert_eq!(errs.len(), 1, "{errs}");
+    let line = bad
+        .lines()
+        .position(|l| l.contains("[rs7]"))
+        .expect("marker")
+        + 1;
+    assert_eq!(errs.0[0].line, line);
+}
