@@ -151,7 +151,7 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
         "exchange:\n  name: FOX\n  full_name: Formosa Open Exchange\n  data_dir: {data_dir}\n\
          sites:\n  - {{ id: hsinchu, name: Hsinchu }}\n\
          peering_lans:\n  - {{ name: fox-v4, prefix: 192.0.2.0/24 }}\n  \
-         - {{ name: fox-v6, prefix: 2001:db8::/64 }}\n\
+         - {{ name: fox-v6, prefix: \"2001:db8::/64\" }}\n\
          route_servers:\n  - name: {name}\n    asn: {asn}\n    router_id: {v4}\n    ipv4: {v4}\n    \
          ipv6: \"{v6}\"\n    site: hsinchu\n    api: {FOX_API}\n    connect_retry: 2s\n\
          policy:\n  rpki: false\n  irr: false\n\
