@@ -33,6 +33,15 @@ fn config(spec: &MemberSpec) -> String {
          local-address-list = [\"{}\", \"{}\"]\n",
         spec.asn, h.ipv4, h.ipv4, h.ipv6
     );
+    // Export only locally originated routes (a real member's export filter): otherwise routes
+    // learned from one route server session would be announced to the others.
+    c.push_str(
+        "[global.apply-policy.config]\n  export-policy-list = [\"own-routes\"]\n  \
+         default-export-policy = \"reject-route\"\n\n[[policy-definitions]]\n  \
+         name = \"own-routes\"\n  [[policy-definitions.statements]]\n    name = \"local\"\n    \
+         [policy-definitions.statements.conditions.bgp-conditions]\n      route-type = \"local\"\n    \
+         [policy-definitions.statements.actions]\n      route-disposition = \"accept-route\"\n",
+    );
     for rs in &spec.rs_addrs {
         let (afi, local) = match rs {
             IpAddr::V4(_) => ("ipv4-unicast", h.ipv4.to_string()),
