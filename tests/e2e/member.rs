@@ -1,0 +1,220 @@
+//! What every member speaker offers the scenarios: who it is, what it announces, what it sees.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use anyhow::Result;
+use ipnet::IpNet;
+
+use crate::netns::Host;
+
+/// A standard community (RFC 1997), `high:low`.
+pub type Community = (u16, u16);
+/// A large community (RFC 8092), `global:local1:local2`.
+pub type LargeCommunity = (u32, u32, u32);
+
+/// One route as a member's BGP speaker holds it after receiving it from a neighbour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSeen {
+    /// The NLRI.
+    pub prefix: IpNet,
+    /// NEXT_HOP (IPv4) or the global MP_REACH next hop (IPv6).
+    pub next_hop: IpAddr,
+    /// AS_PATH flattened, left-most (neighbour) first.
+    pub as_path: Vec<u32>,
+    /// MULTI_EXIT_DISC, if present.
+    pub med: Option<u32>,
+    /// Standard communities, sorted.
+    pub communities: Vec<Community>,
+    /// Large communities, sorted.
+    pub large_communities: Vec<LargeCommunity>,
+}
+
+impl fmt::Display for RouteSeen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} via {} path {:?} med {:?} comm {:?} lc {:?}",
+            self.prefix,
+            self.next_hop,
+            self.as_path,
+            self.med,
+            self.communities,
+            self.large_communities
+        )
+    }
+}
+
+/// A route a member originates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announce {
+    /// The prefix.
+    pub prefix: IpNet,
+    /// Explicit next hop; `None` means next hop self (the member's LAN address).
+    pub next_hop: Option<IpAddr>,
+    /// MED to send.
+    pub med: Option<u32>,
+    /// Standard communities to attach.
+    pub communities: Vec<Community>,
+    /// Large communities to attach.
+    pub large_communities: Vec<LargeCommunity>,
+    /// Extra copies of the member's own ASN to prepend (0 = plain path).
+    pub prepend: u8,
+}
+
+impl Announce {
+    /// A plain announcement of `prefix` with next hop self.
+    pub fn new(prefix: &str) -> Announce {
+        Announce {
+            prefix: prefix
+                .parse()
+                .unwrap_or_else(|e| panic!("bad test prefix {prefix}: {e}")),
+            next_hop: None,
+            med: None,
+            communities: Vec::new(),
+            large_communities: Vec::new(),
+            prepend: 0,
+        }
+    }
+
+    /// With a MED.
+    pub fn med(mut self, med: u32) -> Announce {
+        self.med = Some(med);
+        self
+    }
+
+    /// With a standard community.
+    pub fn community(mut self, c: Community) -> Announce {
+        self.communities.push(c);
+        self
+    }
+
+    /// With a large community.
+    pub fn large(mut self, c: LargeCommunity) -> Announce {
+        self.large_communities.push(c);
+        self
+    }
+
+    /// With the member's ASN prepended `n` more times.
+    pub fn prepend(mut self, n: u8) -> Announce {
+        self.prepend = n;
+        self
+    }
+
+    /// Whether this is an IPv4 prefix.
+    pub fn is_v4(&self) -> bool {
+        matches!(self.prefix, IpNet::V4(_))
+    }
+}
+
+/// Who a member is and where it peers: the route server it talks to.
+#[derive(Debug, Clone)]
+pub struct MemberSpec {
+    /// Name as in the FOX config (`TANet`).
+    pub name: String,
+    /// Member ASN.
+    pub asn: u32,
+    /// The member's host on the LAN.
+    pub host: Host,
+    /// Route server ASN.
+    pub rs_asn: u32,
+    /// Route server LAN addresses (one session per address).
+    pub rs_addrs: Vec<IpAddr>,
+}
+
+/// A running member BGP speaker.
+pub trait Member {
+    /// The member's spec.
+    fn spec(&self) -> &MemberSpec;
+    /// Which implementation this is (`bird`, `gobgp`, `frr`).
+    fn kind(&self) -> &'static str;
+    /// Whether the BGP session to `peer` is Established.
+    fn established(&self, peer: IpAddr) -> bool;
+    /// Every route received from neighbours (IPv4 and IPv6), not the member's own.
+    fn routes(&self) -> Result<Vec<RouteSeen>>;
+    /// Originate `a` (replacing an earlier announcement of the same prefix).
+    fn announce(&mut self, a: Announce) -> Result<()>;
+    /// Stop originating `prefix`.
+    fn withdraw(&mut self, prefix: IpNet) -> Result<()>;
+    /// Stop the daemon gracefully (sessions closed with a NOTIFICATION).
+    fn stop(&mut self);
+
+    /// Routes received for `prefix`.
+    fn routes_for(&self, prefix: IpNet) -> Result<Vec<RouteSeen>> {
+        Ok(self
+            .routes()?
+            .into_iter()
+            .filter(|r| r.prefix == prefix)
+            .collect())
+    }
+}
+
+/// Parse `(a,b)` groups of BIRD's community lists: `(1659,1) (0,9264)`.
+pub fn paren_groups(s: &str) -> Vec<Vec<u64>> {
+    s.split('(')
+        .skip(1)
+        .filter_map(|g| g.split(')').next())
+        .map(|g| {
+            g.split(',')
+                .filter_map(|n| n.trim().parse::<u64>().ok())
+                .collect()
+        })
+        .collect()
+}
+
+/// Standard communities from `(a,b)` groups.
+pub fn to_communities(groups: &[Vec<u64>]) -> Vec<Community> {
+    let mut v: Vec<Community> = groups
+        .iter()
+        .filter(|g| g.len() == 2)
+        .filter_map(|g| Some((u16::try_from(g[0]).ok()?, u16::try_from(g[1]).ok()?)))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Large communities from `(a,b,c)` groups.
+pub fn to_large(groups: &[Vec<u64>]) -> Vec<LargeCommunity> {
+    let mut v: Vec<LargeCommunity> = groups
+        .iter()
+        .filter(|g| g.len() == 3)
+        .filter_map(|g| {
+            Some((
+                u32::try_from(g[0]).ok()?,
+                u32::try_from(g[1]).ok()?,
+                u32::try_from(g[2]).ok()?,
+            ))
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// `a:b` text pairs (GoBGP / FRR output) to communities.
+pub fn parse_community_words(s: &str) -> Vec<Community> {
+    let mut v: Vec<Community> = s
+        .split_whitespace()
+        .filter_map(|w| {
+            let (a, b) = w.split_once(':')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// `a:b:c` text triples to large communities.
+pub fn parse_large_words(s: &str) -> Vec<LargeCommunity> {
+    let mut v: Vec<LargeCommunity> = s
+        .split_whitespace()
+        .filter_map(|w| {
+            let mut it = w.split(':');
+            let a = it.next()?.parse().ok()?;
+            let b = it.next()?.parse().ok()?;
+            let c = it.next()?.parse().ok()?;
+            Some((a, b, c))
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
