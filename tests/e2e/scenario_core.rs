@@ -326,8 +326,8 @@ core_tests!(BirdRs,
 );
 
 core_tests!(Fox,
-    #[ignore = "needs fox routeserver (lead)"] fox_rs_sessions_and_attributes => sessions_and_attributes,
-    #[ignore = "needs fox routeserver (lead)"] fox_rs_withdraw_within_one_second => withdraw_within_one_second,
-    #[ignore = "needs fox routeserver (lead)"] fox_rs_member_stop_withdraws => member_stop_withdraws,
-    #[ignore = "needs fox routeserver (lead)"] fox_rs_no_path_hiding => no_path_hiding,
+    fox_rs_sessions_and_attributes => sessions_and_attributes,
+    fox_rs_withdraw_within_one_second => withdraw_within_one_second,
+    fox_rs_member_stop_withdraws => member_stop_withdraws,
+    fox_rs_no_path_hiding => no_path_hiding,
 );
