@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 
 #[derive(Parser)]
-#[command(name = "fox", version, about = "FOX route server, fabric collector and looking glass")]
+#[command(
+    name = "fox",
+    version,
+    about = "FOX route server, fabric collector and looking glass"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,10 +34,13 @@ enum Command {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
-fn load_config(file: &PathBuf) -> fox_config::Config {
+fn load_config(file: &std::path::Path) -> fox_config::Config {
     match fox_config::load(file) {
         Ok(c) => c,
         Err(errors) => {
@@ -47,13 +54,14 @@ fn load_config(file: &PathBuf) -> fox_config::Config {
 fn shutdown_on_signals() -> watch::Receiver<Option<String>> {
     let (tx, rx) = watch::channel(None);
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot install SIGTERM handler");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot install SIGTERM handler");
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

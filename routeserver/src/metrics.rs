@@ -2,9 +2,7 @@
 //! Labels carry the member, its ASN, the session address and the AFI,
 //! never a prefix.
 
-use prometheus::{
-    Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::rib::peers::PeerState;
 
@@ -32,14 +30,18 @@ const PEER_LABELS: &[&str] = &["member", "asn", "neighbor"];
 const AFI_LABELS: &[&str] = &["member", "asn", "neighbor", "afi"];
 
 fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"));
-    r.register(Box::new(g.clone())).unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    let g = IntGaugeVec::new(Opts::new(name, help), labels)
+        .unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    r.register(Box::new(g.clone()))
+        .unwrap_or_else(|e| panic!("metric {name}: {e}"));
     g
 }
 
 fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("metric {name}: {e}"));
-    r.register(Box::new(c.clone())).unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    let c = IntCounterVec::new(Opts::new(name, help), labels)
+        .unwrap_or_else(|e| panic!("metric {name}: {e}"));
+    r.register(Box::new(c.clone()))
+        .unwrap_or_else(|e| panic!("metric {name}: {e}"));
     c
 }
 
@@ -53,15 +55,24 @@ impl Metrics {
                 "fox_bgp_update_processing_seconds",
                 "Time from reading an UPDATE to queueing its exports",
             )
-            .buckets(vec![1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1.0, 5.0]),
+            .buckets(vec![
+                1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1.0, 5.0,
+            ]),
         )
         .unwrap_or_else(|e| panic!("histogram: {e}"));
-        r.register(Box::new(update_seconds.clone())).unwrap_or_else(|e| panic!("histogram: {e}"));
-        let rib_prefixes = IntGauge::new("fox_rib_prefixes", "Prefixes in the RIB").unwrap_or_else(|e| panic!("{e}"));
-        r.register(Box::new(rib_prefixes.clone())).unwrap_or_else(|e| panic!("{e}"));
-        let rib_attr_sets = IntGauge::new("fox_rib_attribute_sets", "Distinct interned path attribute sets")
+        r.register(Box::new(update_seconds.clone()))
+            .unwrap_or_else(|e| panic!("histogram: {e}"));
+        let rib_prefixes = IntGauge::new("fox_rib_prefixes", "Prefixes in the RIB")
             .unwrap_or_else(|e| panic!("{e}"));
-        r.register(Box::new(rib_attr_sets.clone())).unwrap_or_else(|e| panic!("{e}"));
+        r.register(Box::new(rib_prefixes.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rib_attr_sets = IntGauge::new(
+            "fox_rib_attribute_sets",
+            "Distinct interned path attribute sets",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        r.register(Box::new(rib_attr_sets.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
         Metrics {
             session_state: gauge_vec(&r, "fox_bgp_session_state", "BGP FSM state: 1 Idle, 2 Connect, 3 Active, 4 OpenSent, 5 OpenConfirm, 6 Established", PEER_LABELS),
             session_established: gauge_vec(&r, "fox_bgp_session_established", "1 when the session is Established", PEER_LABELS),
@@ -89,10 +100,18 @@ impl Metrics {
         let filtered = st.filtered();
         for (i, afi) in ["ipv4", "ipv6"].into_iter().enumerate() {
             let l = [&*st.stat.member, asn.as_str(), addr.as_str(), afi];
-            self.prefixes_received.with_label_values(&l).set(st.received[i] as i64);
-            self.prefixes_accepted.with_label_values(&l).set(st.accepted[i] as i64);
-            self.prefixes_filtered.with_label_values(&l).set(filtered[i] as i64);
-            self.prefixes_advertised.with_label_values(&l).set(st.advertised[i] as i64);
+            self.prefixes_received
+                .with_label_values(&l)
+                .set(st.received[i] as i64);
+            self.prefixes_accepted
+                .with_label_values(&l)
+                .set(st.accepted[i] as i64);
+            self.prefixes_filtered
+                .with_label_values(&l)
+                .set(filtered[i] as i64);
+            self.prefixes_advertised
+                .with_label_values(&l)
+                .set(st.advertised[i] as i64);
         }
     }
 

@@ -65,10 +65,19 @@ pub fn peer_policy(config: &Config, n: &fox_config::Neighbor) -> PeerPolicy {
 
 /// Run route server `name` of the exchange until `shutdown` carries a
 /// message (sent to every member in an administrative Cease, RFC 9003).
-pub async fn run(config: Config, name: &str, shutdown: watch::Receiver<Option<String>>) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    name: &str,
+    shutdown: watch::Receiver<Option<String>>,
+) -> anyhow::Result<()> {
     let rs = config
         .route_server(name)
-        .with_context(|| format!("no route server named '{name}' in {}", config.source.display()))?
+        .with_context(|| {
+            format!(
+                "no route server named '{name}' in {}",
+                config.source.display()
+            )
+        })?
         .clone();
     let neighbors = config.neighbors(&rs.name);
     let metrics = Arc::new(Metrics::new());
@@ -78,7 +87,10 @@ pub async fn run(config: Config, name: &str, shutdown: watch::Receiver<Option<St
         blackhole_v6: config.blackhole.as_ref().and_then(|b| b.next_hop_ipv6),
         tag_info: false,
     };
-    let policy = Policy { peering_lans: config.peering_lans.iter().map(|l| l.prefix).collect(), ..Policy::default() };
+    let policy = Policy {
+        peering_lans: config.peering_lans.iter().map(|l| l.prefix).collect(),
+        ..Policy::default()
+    };
 
     let mut statics = Vec::new();
     let mut sessions = Vec::new();
@@ -124,7 +136,12 @@ pub async fn run(config: Config, name: &str, shutdown: watch::Receiver<Option<St
     let rib = Rib::new(statics, export.clone(), Arc::new(policy), metrics.clone());
     tokio::spawn(rib.run(rib_tx.clone(), rib_rx));
 
-    let env = PeerEnv { rib: rib_tx.clone(), metrics: metrics.clone(), export: Arc::new(export), shutdown: shutdown.clone() };
+    let env = PeerEnv {
+        rib: rib_tx.clone(),
+        metrics: metrics.clone(),
+        export: Arc::new(export),
+        shutdown: shutdown.clone(),
+    };
     let mut by_addr: HashMap<IpAddr, mpsc::Sender<TcpStream>> = HashMap::new();
     let mut statuses = Vec::new();
     for s in sessions {

@@ -73,7 +73,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/lookup", get(lookup))
         .route("/api/v1/reasons", get(reasons))
         .route("/metrics", get(metrics))
-        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such endpoint; see /api/v1/status".into()) })
+        .fallback(|| async {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; see /api/v1/status".into(),
+            )
+        })
         .with_state(state)
 }
 
@@ -86,7 +91,12 @@ async fn ask(state: &ApiState, q: Query) -> Result<Answer, ApiError> {
         .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "RIB not running".into()))?;
     tokio::time::timeout(Duration::from_secs(30), rx)
         .await
-        .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "RIB busy, try again".into()))?
+        .map_err(|_| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "RIB busy, try again".into(),
+            )
+        })?
         .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "RIB not running".into()))
 }
 
@@ -99,7 +109,10 @@ fn snapshot(s: &SharedStatus) -> PeerStatus {
 
 async fn status(State(st): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
     let Answer::Summary(sum) = ask(&st, Query::Summary).await? else {
-        return Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer".into()));
+        return Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected answer".into(),
+        ));
     };
     let up = sum.peers.iter().filter(|p| p.established).count();
     Ok(Json(json!({
@@ -116,7 +129,10 @@ async fn status(State(st): State<ApiState>) -> Result<Json<serde_json::Value>, A
 
 async fn neighbor_list(st: &ApiState) -> Result<Vec<serde_json::Value>, ApiError> {
     let Answer::Summary(sum) = ask(st, Query::Summary).await? else {
-        return Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer".into()));
+        return Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected answer".into(),
+        ));
     };
     let now = crate::session::status::unix_now();
     Ok(st
@@ -157,15 +173,25 @@ async fn neighbors(State(st): State<ApiState>) -> Result<Json<serde_json::Value>
 }
 
 fn find_peer(st: &ApiState, address: &str) -> Result<PeerId, ApiError> {
-    let ip: IpAddr = address.parse().map_err(|_| bad(format!("'{address}' is not an IP address")))?;
+    let ip: IpAddr = address
+        .parse()
+        .map_err(|_| bad(format!("'{address}' is not an IP address")))?;
     st.peers
         .iter()
         .find(|(_, s)| snapshot(s).address == ip)
         .map(|(id, _)| *id)
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no neighbour with address {ip}")))
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("no neighbour with address {ip}"),
+            )
+        })
 }
 
-async fn neighbor(State(st): State<ApiState>, Path(address): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn neighbor(
+    State(st): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let id = find_peer(&st, &address)?;
     let list = neighbor_list(&st).await?;
     list.into_iter()
@@ -211,7 +237,11 @@ async fn routes(
         "accepted" => RouteKind::Accepted,
         "filtered" => RouteKind::Filtered,
         "advertised" => RouteKind::Advertised,
-        other => return Err(bad(format!("'{other}' is not one of received, accepted, filtered, advertised"))),
+        other => {
+            return Err(bad(format!(
+                "'{other}' is not one of received, accepted, filtered, advertised"
+            )))
+        }
     };
     let origin = match params.origin.as_deref() {
         None => None,
@@ -232,8 +262,16 @@ async fn routes(
     if limit > MAX_PAGE {
         return Err(bad(format!("limit must be at most {MAX_PAGE}")));
     }
-    let q = Query::Routes { peer: id, kind, filter, offset: params.offset.unwrap_or(0), limit };
-    Ok(Json(serde_json::to_value(ask(&st, q).await?).unwrap_or_default()))
+    let q = Query::Routes {
+        peer: id,
+        kind,
+        filter,
+        offset: params.offset.unwrap_or(0),
+        limit,
+    };
+    Ok(Json(
+        serde_json::to_value(ask(&st, q).await?).unwrap_or_default(),
+    ))
 }
 
 /// Query parameters of a prefix lookup.
@@ -250,16 +288,35 @@ async fn lookup(
     params: Result<AxQuery<LookupParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let AxQuery(params) = params.map_err(|e| bad(e.body_text()))?;
-    let prefix = parse_prefix(params.prefix.as_deref().ok_or_else(|| bad("parameter 'prefix' is required"))?)?;
+    let prefix = parse_prefix(
+        params
+            .prefix
+            .as_deref()
+            .ok_or_else(|| bad("parameter 'prefix' is required"))?,
+    )?;
     let mode = match params.mode.as_deref().unwrap_or("longest") {
         "exact" => MatchMode::Exact,
         "longest" => MatchMode::Longest,
         "more-specific" => MatchMode::MoreSpecific,
-        other => return Err(bad(format!("mode '{other}' is not one of exact, longest, more-specific"))),
+        other => {
+            return Err(bad(format!(
+                "mode '{other}' is not one of exact, longest, more-specific"
+            )))
+        }
     };
     let limit = params.limit.unwrap_or(1000).min(MAX_PAGE);
-    let ans = ask(&st, Query::Lookup { prefix, mode, limit }).await?;
-    Ok(Json(json!({ "query": prefix, "mode": params.mode.unwrap_or_else(|| "longest".into()), "prefixes": ans })))
+    let ans = ask(
+        &st,
+        Query::Lookup {
+            prefix,
+            mode,
+            limit,
+        },
+    )
+    .await?;
+    Ok(Json(
+        json!({ "query": prefix, "mode": params.mode.unwrap_or_else(|| "longest".into()), "prefixes": ans }),
+    ))
 }
 
 async fn reasons(State(st): State<ApiState>) -> Json<serde_json::Value> {
@@ -272,5 +329,11 @@ async fn reasons(State(st): State<ApiState>) -> Json<serde_json::Value> {
 }
 
 async fn metrics(State(st): State<ApiState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.render(),
+    )
 }

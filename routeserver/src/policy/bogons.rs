@@ -78,8 +78,9 @@ impl Bogons {
         match prefix {
             IpNet::V4(p) => p.prefix_len() == 0 || self.v4.iter().any(|b| b.contains(p)),
             IpNet::V6(p) => {
-                let global: Ipv6Net = Ipv6Net::new(std::net::Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0), 3)
-                    .unwrap_or_default();
+                let global: Ipv6Net =
+                    Ipv6Net::new(std::net::Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0), 3)
+                        .unwrap_or_default();
                 p.prefix_len() == 0 || !global.contains(p) || self.v6.iter().any(|b| b.contains(p))
             }
         }
@@ -89,10 +90,7 @@ impl Bogons {
 /// True for ASNs that must not appear in a path seen at an exchange:
 /// 0, AS_TRANS, documentation, private and reserved ranges.
 pub fn is_bogon_asn(asn: Asn) -> bool {
-    asn == 0
-        || asn == 23456
-        || (64496..=131071).contains(&asn)
-        || asn >= 4_200_000_000
+    asn == 0 || asn == 23456 || (64496..=131071).contains(&asn) || asn >= 4_200_000_000
 }
 
 #[cfg(test)]
@@ -106,17 +104,44 @@ mod tests {
     #[test]
     fn bogon_prefixes() {
         let b = Bogons::default();
-        for bogon in ["0.0.0.0/0", "10.1.0.0/16", "192.168.1.0/24", "240.0.0.0/4", "::/0", "2001:db8:1::/48", "fe80::/64", "4000::/4", "fc00::/8", "5f00::/12"] {
+        for bogon in [
+            "0.0.0.0/0",
+            "10.1.0.0/16",
+            "192.168.1.0/24",
+            "240.0.0.0/4",
+            "::/0",
+            "2001:db8:1::/48",
+            "fe80::/64",
+            "4000::/4",
+            "fc00::/8",
+            "5f00::/12",
+        ] {
             assert!(b.is_bogon(&p(bogon)), "{bogon}");
         }
-        for good in ["140.112.0.0/16", "1.1.1.0/24", "2001:e10::/32", "2400:4500::/32", "2001:c08::/32"] {
+        for good in [
+            "140.112.0.0/16",
+            "1.1.1.0/24",
+            "2001:e10::/32",
+            "2400:4500::/32",
+            "2001:c08::/32",
+        ] {
             assert!(!b.is_bogon(&p(good)), "{good}");
         }
     }
 
     #[test]
     fn bogon_asns() {
-        for a in [0, 23456, 64496, 64512, 65535, 65536, 131071, 4_200_000_000, u32::MAX] {
+        for a in [
+            0,
+            23456,
+            64496,
+            64512,
+            65535,
+            65536,
+            131071,
+            4_200_000_000,
+            u32::MAX,
+        ] {
             assert!(is_bogon_asn(a), "{a}");
         }
         for a in [1659, 7539, 9264, 4782, 64495, 131072, 4_199_999_999] {

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use crate::rib::peers::PeerStatic;
 use crate::rib::export::{BLACKHOLE, GRACEFUL_SHUTDOWN};
+use crate::rib::peers::PeerStatic;
 use crate::wire::{AsSegment, Asn, NextHop, PathAttrs};
 use bogons::{is_bogon_asn, Bogons};
 use reasons::{Reason, Reasons};
@@ -69,9 +69,12 @@ impl Default for PeerPolicy {
             prefix_len_v6: (12, 48),
             transit_free: true,
             transit_free_asns: Arc::new(
-                [174, 701, 1299, 2914, 3257, 3320, 3356, 5511, 6453, 6461, 6762, 6830, 7018, 12956]
-                    .into_iter()
-                    .collect(),
+                [
+                    174, 701, 1299, 2914, 3257, 3320, 3356, 5511, 6453, 6461, 6762, 6830, 7018,
+                    12956,
+                ]
+                .into_iter()
+                .collect(),
             ),
             rpki: false,
             rpki_reject_invalid: true,
@@ -120,19 +123,31 @@ impl Policy {
         if pol.bogon_asns && attrs.as_path.all_asns().any(is_bogon_asn) {
             reasons.insert(Reason::BogonAsn);
         }
-        if attrs.as_path.segments.iter().any(|s| !matches!(s, AsSegment::Sequence(_))) {
+        if attrs
+            .as_path
+            .segments
+            .iter()
+            .any(|s| !matches!(s, AsSegment::Sequence(_)))
+        {
             reasons.insert(Reason::AsSetInPath);
         }
         // 4. Transit-free networks behind a member that is not them.
         if pol.transit_free
             && !pol.transit_free_asns.contains(&peer.asn)
-            && attrs.as_path.all_asns().any(|a| pol.transit_free_asns.contains(&a))
+            && attrs
+                .as_path
+                .all_asns()
+                .any(|a| pol.transit_free_asns.contains(&a))
         {
             reasons.insert(Reason::TransitFree);
         }
         // 5. Bogon prefixes, the exchange's own LANs, prefix length.
         if pol.bogon_prefixes
-            && (self.bogons.is_bogon(prefix) || self.peering_lans.iter().any(|lan| lan.contains(prefix) || prefix.contains(lan)))
+            && (self.bogons.is_bogon(prefix)
+                || self
+                    .peering_lans
+                    .iter()
+                    .any(|lan| lan.contains(prefix) || prefix.contains(lan)))
         {
             reasons.insert(Reason::BogonPrefix);
         }

@@ -100,7 +100,9 @@ impl Reason {
         match self {
             Reason::PrefixTooLong => "prefix is more specific than the exchange accepts",
             Reason::PrefixTooShort => "prefix is less specific than the exchange accepts",
-            Reason::BogonPrefix => "prefix is a bogon (special-purpose, the exchange's own LAN, or outside 2000::/3)",
+            Reason::BogonPrefix => {
+                "prefix is a bogon (special-purpose, the exchange's own LAN, or outside 2000::/3)"
+            }
             Reason::BogonAsn => "AS path contains a private or reserved ASN",
             Reason::AsPathTooLong => "AS path is longer than the exchange accepts",
             Reason::FirstAsNotPeer => "left-most ASN of the AS path is not the member's ASN",
@@ -110,7 +112,9 @@ impl Reason {
             Reason::RpkiInvalid => "RPKI origin validation says INVALID",
             Reason::TransitFree => "AS path contains a transit-free network that is not the member",
             Reason::AsSetInPath => "AS path contains an AS_SET (RFC 6472)",
-            Reason::BlackholeNotAuthorized => "blackhole request outside the member's authorised address space or not enabled",
+            Reason::BlackholeNotAuthorized => {
+                "blackhole request outside the member's authorised address space or not enabled"
+            }
             Reason::AfiNotEnabled => "address family not enabled for this session",
             Reason::OtcLeak => "Only-to-Customer attribute shows a route leak (RFC 9234)",
             Reason::AspaInvalid => "ASPA path verification says INVALID",
@@ -177,7 +181,10 @@ mod tests {
         s.insert(Reason::RpkiInvalid);
         s.insert(Reason::NextHopNotPeer);
         assert!(s.contains(Reason::RpkiInvalid));
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Reason::NextHopNotPeer, Reason::RpkiInvalid]);
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![Reason::NextHopNotPeer, Reason::RpkiInvalid]
+        );
         s.remove(Reason::RpkiInvalid);
         assert_eq!(s.len(), 1);
     }

@@ -21,7 +21,12 @@ pub fn compare(a: &Path, b: &Path, peers: &impl PeerKeys) -> Ordering {
         .cmp(&b.verdict.gshut)
         // A stale path (graceful restart) loses to a fresh one.
         .then(a.stale.cmp(&b.stale))
-        .then_with(|| a.attrs.as_path.decision_len().cmp(&b.attrs.as_path.decision_len()))
+        .then_with(|| {
+            a.attrs
+                .as_path
+                .decision_len()
+                .cmp(&b.attrs.as_path.decision_len())
+        })
         .then_with(|| (a.attrs.origin as u8).cmp(&(b.attrs.origin as u8)))
         .then_with(|| {
             // MED only between paths from the same neighbouring AS (9.1.2.2 c).

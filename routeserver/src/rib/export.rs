@@ -102,7 +102,12 @@ pub fn control_allows(attrs: &PathAttrs, rs_asn: Asn, dst: Asn) -> bool {
 
 fn is_control_std(c: u32, rs_asn: Asn) -> bool {
     let (hi, _) = std_parts(c);
-    hi == 0 || hi == rs_asn || (65501..=65503).contains(&hi) || (65511..=65513).contains(&hi) || hi == 65281 || hi == 65282
+    hi == 0
+        || hi == rs_asn
+        || (65501..=65503).contains(&hi)
+        || (65511..=65513).contains(&hi)
+        || hi == 65281
+        || hi == 65282
 }
 
 fn is_control_large(lc: &LargeCommunity, rs_asn: Asn) -> bool {
@@ -161,8 +166,14 @@ fn added_communities(attrs: &PathAttrs, rs_asn: Asn, dst: Asn) -> Vec<u32> {
 pub fn needs_rewrite(attrs: &PathAttrs, cfg: &ExportConfig, blackhole: bool) -> bool {
     blackhole
         || cfg.tag_info
-        || attrs.communities.iter().any(|&c| is_control_std(c, cfg.rs_asn))
-        || attrs.large_communities.iter().any(|lc| is_control_large(lc, cfg.rs_asn))
+        || attrs
+            .communities
+            .iter()
+            .any(|&c| is_control_std(c, cfg.rs_asn))
+        || attrs
+            .large_communities
+            .iter()
+            .any(|lc| is_control_large(lc, cfg.rs_asn))
 }
 
 /// The attributes a member receives: control communities removed,
@@ -185,7 +196,8 @@ pub fn export_attrs(
     }
     let added = added_communities(attrs, cfg.rs_asn, dst);
     out.communities.retain(|&c| !is_control_std(c, cfg.rs_asn));
-    out.large_communities.retain(|lc| !is_control_large(lc, cfg.rs_asn));
+    out.large_communities
+        .retain(|lc| !is_control_large(lc, cfg.rs_asn));
     for c in added {
         if !out.communities.contains(&c) {
             out.communities.push(c);
@@ -200,7 +212,10 @@ pub fn export_attrs(
             }
             NextHop::V6 { .. } => {
                 if let Some(nh) = cfg.blackhole_v6 {
-                    out.next_hop = NextHop::V6 { global: nh, link_local: None };
+                    out.next_hop = NextHop::V6 {
+                        global: nh,
+                        link_local: None,
+                    };
                 }
             }
         }
@@ -209,8 +224,16 @@ pub fn export_attrs(
         }
     }
     if cfg.tag_info {
-        out.large_communities.push(LargeCommunity { global: cfg.rs_asn, local1: 1000, local2: rpki.community() });
-        out.large_communities.push(LargeCommunity { global: cfg.rs_asn, local1: 1001, local2: irr.community() });
+        out.large_communities.push(LargeCommunity {
+            global: cfg.rs_asn,
+            local1: 1000,
+            local2: rpki.community(),
+        });
+        out.large_communities.push(LargeCommunity {
+            global: cfg.rs_asn,
+            local1: 1001,
+            local2: irr.community(),
+        });
     }
     out
 }
@@ -233,7 +256,11 @@ mod tests {
             ext_communities: vec![],
             large_communities: large
                 .into_iter()
-                .map(|(g, a, b)| LargeCommunity { global: g, local1: a, local2: b })
+                .map(|(g, a, b)| LargeCommunity {
+                    global: g,
+                    local1: a,
+                    local2: b,
+                })
                 .collect(),
             otc: None,
             unknown: vec![],
@@ -244,7 +271,11 @@ mod tests {
 
     #[test]
     fn no_control_community_goes_everywhere() {
-        assert!(control_allows(&attrs(vec![(1659 << 16) | 100], vec![]), RS, 7539));
+        assert!(control_allows(
+            &attrs(vec![(1659 << 16) | 100], vec![]),
+            RS,
+            7539
+        ));
     }
 
     #[test]
@@ -274,12 +305,30 @@ mod tests {
 
     #[test]
     fn export_strips_control_and_prepends() {
-        let cfg = ExportConfig { rs_asn: RS, blackhole_v4: None, blackhole_v6: None, tag_info: false };
-        let a = attrs(vec![(65512 << 16) | 7539, (1659 << 16) | 5, 9264], vec![(RS, 103, 0), (1659, 1, 2)]);
+        let cfg = ExportConfig {
+            rs_asn: RS,
+            blackhole_v4: None,
+            blackhole_v6: None,
+            tag_info: false,
+        };
+        let a = attrs(
+            vec![(65512 << 16) | 7539, (1659 << 16) | 5, 9264],
+            vec![(RS, 103, 0), (1659, 1, 2)],
+        );
         let to_twaren = export_attrs(&a, &cfg, 7539, RpkiTag::Valid, IrrTag::Valid, false);
-        assert_eq!(to_twaren.as_path, AsPath::from_sequence(vec![1659, 1659, 1659, 3356]));
+        assert_eq!(
+            to_twaren.as_path,
+            AsPath::from_sequence(vec![1659, 1659, 1659, 3356])
+        );
         assert_eq!(to_twaren.communities, vec![(1659 << 16) | 5]);
-        assert_eq!(to_twaren.large_communities, vec![LargeCommunity { global: 1659, local1: 1, local2: 2 }]);
+        assert_eq!(
+            to_twaren.large_communities,
+            vec![LargeCommunity {
+                global: 1659,
+                local1: 1,
+                local2: 2
+            }]
+        );
         let to_asnet = export_attrs(&a, &cfg, 4782, RpkiTag::Valid, IrrTag::Valid, false);
         assert_eq!(to_asnet.as_path.decision_len(), 5);
         assert_eq!(to_asnet.next_hop, a.next_hop);
@@ -298,6 +347,10 @@ mod tests {
         let out = export_attrs(&a, &cfg, 7539, RpkiTag::NotChecked, IrrTag::Valid, true);
         assert_eq!(out.next_hop, NextHop::V4(Ipv4Addr::new(192, 0, 2, 66)));
         assert!(out.communities.contains(&NO_EXPORT) && out.communities.contains(&BLACKHOLE));
-        assert!(out.large_communities.contains(&LargeCommunity { global: RS, local1: 1000, local2: 3 }));
+        assert!(out.large_communities.contains(&LargeCommunity {
+            global: RS,
+            local1: 1000,
+            local2: 3
+        }));
     }
 }

@@ -81,16 +81,34 @@ pub struct PeerUp {
 /// Messages the RIB task handles, one at a time, in order.
 #[derive(Debug)]
 pub enum RibMsg {
-    Up { peer: PeerId, up: PeerUp },
+    Up {
+        peer: PeerId,
+        up: PeerUp,
+    },
     /// Session lost. With `restart_time`, the member announced graceful
     /// restart (RFC 4724) and its paths are kept as stale that long.
-    Down { peer: PeerId, restart_time: Option<Duration> },
-    Update { peer: PeerId, update: Update, received: Instant },
-    RouteRefresh { peer: PeerId, afi: Afi },
-    StaleTimeout { peer: PeerId, generation: u64 },
+    Down {
+        peer: PeerId,
+        restart_time: Option<Duration>,
+    },
+    Update {
+        peer: PeerId,
+        update: Update,
+        received: Instant,
+    },
+    RouteRefresh {
+        peer: PeerId,
+        afi: Afi,
+    },
+    StaleTimeout {
+        peer: PeerId,
+        generation: u64,
+    },
     /// Re-run the import policy on these prefixes (or all when `None`),
     /// after RPKI or IRR data changed.
-    Reevaluate { prefixes: Option<Vec<IpNet>> },
+    Reevaluate {
+        prefixes: Option<Vec<IpNet>>,
+    },
     Query(query::Query, oneshot::Sender<query::Answer>),
 }
 
@@ -130,7 +148,14 @@ fn afi_of(p: &IpNet) -> Afi {
 }
 
 fn key(p: Option<&Path>) -> SelKey {
-    p.map(|p| (p.peer, Arc::as_ptr(&p.attrs) as usize, p.verdict.rpki, p.verdict.irr))
+    p.map(|p| {
+        (
+            p.peer,
+            Arc::as_ptr(&p.attrs) as usize,
+            p.verdict.rpki,
+            p.verdict.irr,
+        )
+    })
 }
 
 /// May the path go to member `t`? (Accepted, not its own AS, address family
@@ -175,7 +200,12 @@ fn global_best<'a>(paths: &'a [Path], peers: &[PeerState]) -> Option<&'a Path> {
 
 impl Rib {
     /// A RIB for the given neighbours (indexed by their `id`).
-    pub fn new(peers: Vec<PeerStatic>, export: ExportConfig, policy: Arc<Policy>, metrics: Arc<Metrics>) -> Rib {
+    pub fn new(
+        peers: Vec<PeerStatic>,
+        export: ExportConfig,
+        policy: Arc<Policy>,
+        metrics: Arc<Metrics>,
+    ) -> Rib {
         let n = peers.len();
         Rib {
             table: Table::default(),
@@ -217,9 +247,15 @@ impl Rib {
         match msg {
             RibMsg::Up { peer, up } => self.peer_up(peer, up),
             RibMsg::Down { peer, restart_time } => self.peer_down(peer, restart_time),
-            RibMsg::Update { peer, update, received } => {
+            RibMsg::Update {
+                peer,
+                update,
+                received,
+            } => {
                 self.update(peer, update);
-                self.metrics.update_seconds.observe(received.elapsed().as_secs_f64());
+                self.metrics
+                    .update_seconds
+                    .observe(received.elapsed().as_secs_f64());
             }
             RibMsg::RouteRefresh { peer, afi } => self.dump_to(peer, Some(afi)),
             RibMsg::StaleTimeout { peer, generation } => {
@@ -265,7 +301,11 @@ impl Rib {
         match restart_time {
             Some(t) if !t.is_zero() => {
                 for prefix in prefixes {
-                    let old = self.table.get(&prefix).and_then(|ps| ps.iter().find(|p| p.peer == peer)).cloned();
+                    let old = self
+                        .table
+                        .get(&prefix)
+                        .and_then(|ps| ps.iter().find(|p| p.peer == peer))
+                        .cloned();
                     if let Some(mut p) = old {
                         p.stale = true;
                         self.change(peer, prefix, Some(p));
@@ -300,7 +340,8 @@ impl Rib {
             .table
             .iter()
             .filter(|(prefix, ps)| {
-                afi.is_none_or(|a| afi_of(prefix) == a) && ps.iter().any(|p| p.peer == peer && p.stale)
+                afi.is_none_or(|a| afi_of(prefix) == a)
+                    && ps.iter().any(|p| p.peer == peer && p.stale)
             })
             .map(|(prefix, _)| prefix)
             .collect();
@@ -320,15 +361,27 @@ impl Rib {
             attrs.local_pref = None;
             // A link-local IPv6 next hop is only meaningful from the peer
             // itself; drop one that belongs to somebody else (RFC 7947 2.2).
-            if let NextHop::V6 { global, link_local: Some(_) } = attrs.next_hop {
+            if let NextHop::V6 {
+                global,
+                link_local: Some(_),
+            } = attrs.next_hop
+            {
                 if stat.address != IpAddr::V6(global) {
-                    attrs.next_hop = NextHop::V6 { global, link_local: None };
+                    attrs.next_hop = NextHop::V6 {
+                        global,
+                        link_local: None,
+                    };
                 }
             }
             let attrs = self.interner.intern(attrs);
             for prefix in prefixes {
                 let verdict = self.policy.evaluate(&stat, &prefix, &attrs);
-                let path = Path { peer, verdict, stale: false, attrs: attrs.clone() };
+                let path = Path {
+                    peer,
+                    verdict,
+                    stale: false,
+                    attrs: attrs.clone(),
+                };
                 self.change(peer, prefix, Some(path));
             }
         }
@@ -374,13 +427,18 @@ impl Rib {
         };
         let mut changed = 0usize;
         for prefix in targets {
-            let Some(paths) = self.table.get(&prefix) else { continue };
+            let Some(paths) = self.table.get(&prefix) else {
+                continue;
+            };
             let updates: Vec<Path> = paths
                 .iter()
                 .filter_map(|p| {
                     let stat = &self.peers[p.peer as usize].stat;
                     let v = self.policy.evaluate(stat, &prefix, &p.attrs);
-                    (v != p.verdict).then(|| Path { verdict: v, ..p.clone() })
+                    (v != p.verdict).then(|| Path {
+                        verdict: v,
+                        ..p.clone()
+                    })
                 })
                 .collect();
             for p in updates {
@@ -398,8 +456,18 @@ impl Rib {
     /// queue what each member must be sent because of it.
     fn change(&mut self, peer: PeerId, prefix: IpNet, new: Option<Path>) {
         let afi = afi_of(&prefix);
-        let Rib { table, peers, targets, scratch, export, pending, .. } = self;
-        let exists = table.get(&prefix).is_some_and(|ps| ps.iter().any(|p| p.peer == peer));
+        let Rib {
+            table,
+            peers,
+            targets,
+            scratch,
+            export,
+            pending,
+            ..
+        } = self;
+        let exists = table
+            .get(&prefix)
+            .is_some_and(|ps| ps.iter().any(|p| p.peer == peer));
         if new.is_none() && !exists {
             return;
         }
@@ -408,7 +476,14 @@ impl Rib {
         if let Some(paths) = table.get(&prefix) {
             let g = global_best(paths, peers);
             for &t in targets.iter() {
-                scratch.push(key(select(paths, g, peers, &peers[t as usize], export, afi)));
+                scratch.push(key(select(
+                    paths,
+                    g,
+                    peers,
+                    &peers[t as usize],
+                    export,
+                    afi,
+                )));
             }
         } else {
             scratch.resize(targets.len(), None);
@@ -473,7 +548,13 @@ impl Rib {
     /// Send member `peer` everything it should have (for one AFI or both),
     /// followed by End-of-RIB.
     fn dump_to(&mut self, peer: PeerId, only: Option<Afi>) {
-        let Rib { table, peers, export, pending, .. } = self;
+        let Rib {
+            table,
+            peers,
+            export,
+            pending,
+            ..
+        } = self;
         let t = &peers[peer as usize];
         if !t.established {
             return;
@@ -534,7 +615,10 @@ impl Rib {
                 let _ = out.send(b);
             }
         }
-        if self.last_publish.is_none_or(|t| t.elapsed() >= Duration::from_millis(500)) {
+        if self
+            .last_publish
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(500))
+        {
             self.last_publish = Some(Instant::now());
             self.publish_counters();
         }
@@ -563,11 +647,22 @@ impl Rib {
     pub fn advertised_to(&self, peer: PeerId, prefix: &IpNet) -> Option<&Path> {
         let paths = self.table.get(prefix)?;
         let t = &self.peers[peer as usize];
-        select(paths, global_best(paths, &self.peers), &self.peers, t, &self.export, afi_of(prefix))
+        select(
+            paths,
+            global_best(paths, &self.peers),
+            &self.peers,
+            t,
+            &self.export,
+            afi_of(prefix),
+        )
     }
 
     /// Did `p` pass every policy check and what did it get?
     pub fn verdict_of(&self, peer: PeerId, prefix: &IpNet) -> Option<Verdict> {
-        self.table.get(prefix)?.iter().find(|p| p.peer == peer).map(|p| p.verdict)
+        self.table
+            .get(prefix)?
+            .iter()
+            .find(|p| p.peer == peer)
+            .map(|p| p.verdict)
     }
 }

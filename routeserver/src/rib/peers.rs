@@ -66,6 +66,9 @@ impl PeerState {
 
     /// Paths filtered by the import policy, per AFI.
     pub fn filtered(&self) -> [usize; 2] {
-        [self.received[0] - self.accepted[0], self.received[1] - self.accepted[1]]
+        [
+            self.received[0] - self.accepted[0],
+            self.received[1] - self.accepted[1],
+        ]
     }
 }

@@ -33,8 +33,18 @@ pub enum MatchMode {
 #[derive(Debug)]
 pub enum Query {
     Summary,
-    Routes { peer: PeerId, kind: RouteKind, filter: RouteFilter, offset: usize, limit: usize },
-    Lookup { prefix: IpNet, mode: MatchMode, limit: usize },
+    Routes {
+        peer: PeerId,
+        kind: RouteKind,
+        filter: RouteFilter,
+        offset: usize,
+        limit: usize,
+    },
+    Lookup {
+        prefix: IpNet,
+        mode: MatchMode,
+        limit: usize,
+    },
 }
 
 /// Narrowing of a route listing.
@@ -79,7 +89,10 @@ pub struct AfiCounts {
 
 impl From<[usize; 2]> for AfiCounts {
     fn from(v: [usize; 2]) -> Self {
-        AfiCounts { ipv4: v[0], ipv6: v[1] }
+        AfiCounts {
+            ipv4: v[0],
+            ipv6: v[1],
+        }
     }
 }
 
@@ -162,13 +175,27 @@ fn as_path_text(attrs: &PathAttrs) -> String {
     for s in &attrs.as_path.segments {
         match s {
             AsSegment::Sequence(v) => parts.extend(v.iter().map(|a| a.to_string())),
-            AsSegment::Set(v) => parts.push(format!("{{{}}}", v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","))),
-            AsSegment::ConfedSequence(v) => {
-                parts.push(format!("({})", v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ")))
-            }
-            AsSegment::ConfedSet(v) => {
-                parts.push(format!("[{}]", v.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")))
-            }
+            AsSegment::Set(v) => parts.push(format!(
+                "{{{}}}",
+                v.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+            AsSegment::ConfedSequence(v) => parts.push(format!(
+                "({})",
+                v.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+            AsSegment::ConfedSet(v) => parts.push(format!(
+                "[{}]",
+                v.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
         }
     }
     parts.join(" ")
@@ -186,8 +213,14 @@ impl Rib {
             asn: st.stat.asn,
             next_hop: match a.next_hop {
                 NextHop::V4(x) => x.to_string(),
-                NextHop::V6 { global, link_local: None } => global.to_string(),
-                NextHop::V6 { global, link_local: Some(ll) } => format!("{global} ({ll})"),
+                NextHop::V6 {
+                    global,
+                    link_local: None,
+                } => global.to_string(),
+                NextHop::V6 {
+                    global,
+                    link_local: Some(ll),
+                } => format!("{global} ({ll})"),
             },
             as_path: a.as_path.all_asns().collect(),
             as_path_text: as_path_text(a),
@@ -197,7 +230,11 @@ impl Rib {
                 crate::wire::Origin::Incomplete => "incomplete",
             },
             med: a.med,
-            communities: a.communities.iter().map(|c| format!("{}:{}", c >> 16, c & 0xffff)).collect(),
+            communities: a
+                .communities
+                .iter()
+                .map(|c| format!("{}:{}", c >> 16, c & 0xffff))
+                .collect(),
             large_communities: a
                 .large_communities
                 .iter()
@@ -209,7 +246,12 @@ impl Rib {
                 .map(|e| e.iter().map(|b| format!("{b:02x}")).collect::<String>())
                 .collect(),
             accepted: p.verdict.accepted(),
-            reasons: p.verdict.reasons.iter().map(|r| self.reason_view(r)).collect(),
+            reasons: p
+                .verdict
+                .reasons
+                .iter()
+                .map(|r| self.reason_view(r))
+                .collect(),
             rpki: p.verdict.rpki.as_str(),
             irr: p.verdict.irr.as_str(),
             blackhole: p.verdict.blackhole,
@@ -232,10 +274,18 @@ impl Rib {
     pub fn answer(&self, q: Query) -> Answer {
         match q {
             Query::Summary => Answer::Summary(self.summary()),
-            Query::Routes { peer, kind, filter, offset, limit } => {
-                Answer::Routes(self.routes(peer, kind, &filter, offset, limit))
-            }
-            Query::Lookup { prefix, mode, limit } => Answer::Lookup(self.lookup(&prefix, mode, limit)),
+            Query::Routes {
+                peer,
+                kind,
+                filter,
+                offset,
+                limit,
+            } => Answer::Routes(self.routes(peer, kind, &filter, offset, limit)),
+            Query::Lookup {
+                prefix,
+                mode,
+                limit,
+            } => Answer::Lookup(self.lookup(&prefix, mode, limit)),
         }
     }
 
@@ -281,7 +331,11 @@ impl Rib {
             }
         }
         if let Some(c) = &filter.community {
-            let std = p.attrs.communities.iter().any(|x| format!("{}:{}", x >> 16, x & 0xffff) == *c);
+            let std = p
+                .attrs
+                .communities
+                .iter()
+                .any(|x| format!("{}:{}", x >> 16, x & 0xffff) == *c);
             let large = p
                 .attrs
                 .large_communities
@@ -294,10 +348,21 @@ impl Rib {
         true
     }
 
-    fn routes(&self, peer: PeerId, kind: RouteKind, filter: &RouteFilter, offset: usize, limit: usize) -> RoutePage {
+    fn routes(
+        &self,
+        peer: PeerId,
+        kind: RouteKind,
+        filter: &RouteFilter,
+        offset: usize,
+        limit: usize,
+    ) -> RoutePage {
         let mut hits: Vec<(IpNet, &Path, bool)> = Vec::new();
         let Some(t) = self.peers.get(peer as usize) else {
-            return RoutePage { total: 0, offset, routes: vec![] };
+            return RoutePage {
+                total: 0,
+                offset,
+                routes: vec![],
+            };
         };
         for (prefix, paths) in self.table.iter() {
             let g = global_best(paths, &self.peers);
@@ -306,7 +371,8 @@ impl Rib {
                     if !t.established {
                         continue;
                     }
-                    if let Some(p) = select(paths, g, &self.peers, t, &self.export, afi_of(&prefix)) {
+                    if let Some(p) = select(paths, g, &self.peers, t, &self.export, afi_of(&prefix))
+                    {
                         if Self::matches(filter, &prefix, p) {
                             hits.push((prefix, p, g.is_some_and(|g| std::ptr::eq(g, p))));
                         }
@@ -326,7 +392,7 @@ impl Rib {
                 }
             }
         }
-        hits.sort_by(|a, b| a.0.cmp(&b.0));
+        hits.sort_by_key(|a| a.0);
         let total = hits.len();
         let routes = hits
             .into_iter()
@@ -334,7 +400,11 @@ impl Rib {
             .take(limit)
             .map(|(prefix, p, best)| self.view(prefix, p, best))
             .collect();
-        RoutePage { total, offset, routes }
+        RoutePage {
+            total,
+            offset,
+            routes,
+        }
     }
 
     fn prefix_view(&self, prefix: IpNet, paths: &[Path]) -> PrefixView {
@@ -347,15 +417,17 @@ impl Rib {
                 let ts = &self.peers[t as usize];
                 let sel = select(paths, g, &self.peers, ts, &self.export, afi);
                 let best_withheld = match g {
-                    Some(g) if !eligible(g, &self.peers, ts, &self.export, afi) => Some(if g.peer == t {
-                        "its own path".to_string()
-                    } else if self.peers[g.peer as usize].stat.asn == ts.stat.asn {
-                        "path from its own AS".to_string()
-                    } else if g.verdict.blackhole && !ts.stat.blackhole_opt_in {
-                        "blackhole route, member did not opt in".to_string()
-                    } else {
-                        "announcement-control community of the announcing member".to_string()
-                    }),
+                    Some(g) if !eligible(g, &self.peers, ts, &self.export, afi) => {
+                        Some(if g.peer == t {
+                            "its own path".to_string()
+                        } else if self.peers[g.peer as usize].stat.asn == ts.stat.asn {
+                            "path from its own AS".to_string()
+                        } else if g.verdict.blackhole && !ts.stat.blackhole_opt_in {
+                            "blackhole route, member did not opt in".to_string()
+                        } else {
+                            "announcement-control community of the announcing member".to_string()
+                        })
+                    }
                     _ => None,
                 };
                 ReceiverView {

@@ -90,11 +90,17 @@ impl Table {
         match target {
             IpNet::V4(t) => (0..=t.prefix_len()).rev().find_map(|len| {
                 let p = Ipv4Net::new(t.addr(), len).ok()?.trunc();
-                self.v4.get(&p).filter(|v| !v.is_empty()).map(|v| (IpNet::V4(p), v))
+                self.v4
+                    .get(&p)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (IpNet::V4(p), v))
             }),
             IpNet::V6(t) => (0..=t.prefix_len()).rev().find_map(|len| {
                 let p = Ipv6Net::new(t.addr(), len).ok()?.trunc();
-                self.v6.get(&p).filter(|v| !v.is_empty()).map(|v| (IpNet::V6(p), v))
+                self.v6
+                    .get(&p)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (IpNet::V6(p), v))
             }),
         }
     }
@@ -115,7 +121,7 @@ impl Table {
                 .map(|(p, v)| (IpNet::V6(*p), v))
                 .collect(),
         };
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_by_key(|a| a.0);
         out
     }
 }

@@ -31,18 +31,37 @@ fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
             max_prefix_v6: None,
             max_prefix_enforce: true,
             blackhole_opt_in: false,
-            policy: Arc::new(PeerPolicy { next_hop: NextHopMode::Any, ..PeerPolicy::default() }),
+            policy: Arc::new(PeerPolicy {
+                next_hop: NextHopMode::Any,
+                ..PeerPolicy::default()
+            }),
         })
         .collect();
-    let export = ExportConfig { rs_asn: RS, blackhole_v4: None, blackhole_v6: None, tag_info: false };
-    let mut rib = Rib::new(peers, export, Arc::new(Policy::default()), Arc::new(Metrics::new()));
+    let export = ExportConfig {
+        rs_asn: RS,
+        blackhole_v4: None,
+        blackhole_v6: None,
+        tag_info: false,
+    };
+    let mut rib = Rib::new(
+        peers,
+        export,
+        Arc::new(Policy::default()),
+        Arc::new(Metrics::new()),
+    );
     let mut members = Vec::new();
     for i in 0..asns.len() {
         let (out_tx, out) = mpsc::unbounded_channel();
         let (ctl_tx, ctl) = mpsc::unbounded_channel();
         rib.handle(RibMsg::Up {
             peer: i as PeerId,
-            up: PeerUp { router_id: i as u32 + 1, ipv4: true, ipv6: true, out: out_tx, ctl: ctl_tx },
+            up: PeerUp {
+                router_id: i as u32 + 1,
+                ipv4: true,
+                ipv6: true,
+                out: out_tx,
+                ctl: ctl_tx,
+            },
         });
         members.push(Member { out, _ctl: ctl });
     }
@@ -74,13 +93,24 @@ fn announce(rib: &mut Rib, peer: PeerId, a: PathAttrs, prefixes: &[&str]) {
         announced: vec![(a, prefixes.iter().map(|p| p.parse().unwrap()).collect())],
         ..Update::default()
     };
-    rib.handle(RibMsg::Update { peer, update, received: Instant::now() });
+    rib.handle(RibMsg::Update {
+        peer,
+        update,
+        received: Instant::now(),
+    });
     rib.flush();
 }
 
 fn withdraw(rib: &mut Rib, peer: PeerId, prefixes: &[&str]) {
-    let update = Update { withdrawn: prefixes.iter().map(|p| p.parse().unwrap()).collect(), ..Update::default() };
-    rib.handle(RibMsg::Update { peer, update, received: Instant::now() });
+    let update = Update {
+        withdrawn: prefixes.iter().map(|p| p.parse().unwrap()).collect(),
+        ..Update::default()
+    };
+    rib.handle(RibMsg::Update {
+        peer,
+        update,
+        received: Instant::now(),
+    });
     rib.flush();
 }
 
@@ -90,7 +120,11 @@ fn drain(m: &mut Member) -> (Vec<(IpNet, u32, PathAttrs)>, Vec<IpNet>) {
     let mut wd = Vec::new();
     while let Ok(b) = m.out.try_recv() {
         for r in b.announce {
-            ann.push((r.prefix, r.attrs.as_path.first_asn().unwrap_or(0), (*r.attrs).clone()));
+            ann.push((
+                r.prefix,
+                r.attrs.as_path.first_asn().unwrap_or(0),
+                (*r.attrs).clone(),
+            ));
         }
         wd.extend(b.withdraw);
     }
@@ -100,8 +134,16 @@ fn drain(m: &mut Member) -> (Vec<(IpNet, u32, PathAttrs)>, Vec<IpNet>) {
 #[test]
 fn announcement_reaches_others_unchanged_but_not_the_sender() {
     let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
-    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![(1659 << 16) | 7]), &["140.112.0.0/16"]);
-    assert!(drain(&mut m[0]).0.is_empty(), "never sent back to its sender");
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![(1659 << 16) | 7]),
+        &["140.112.0.0/16"],
+    );
+    assert!(
+        drain(&mut m[0]).0.is_empty(),
+        "never sent back to its sender"
+    );
     for i in [1, 2] {
         let (ann, _) = drain(&mut m[i]);
         assert_eq!(ann.len(), 1);
@@ -112,7 +154,10 @@ fn announcement_reaches_others_unchanged_but_not_the_sender() {
         assert_eq!(a.med, Some(5));
         assert_eq!(a.communities, vec![(1659 << 16) | 7]);
         assert!(!a.as_path.all_asns().any(|x| x == RS));
-        assert_eq!(a.local_pref, None, "LOCAL_PREF from a member is not passed on");
+        assert_eq!(
+            a.local_pref, None,
+            "LOCAL_PREF from a member is not passed on"
+        );
     }
     withdraw(&mut rib, 0, &["140.112.0.0/16"]);
     for i in [1, 2] {
@@ -125,8 +170,18 @@ fn announcement_reaches_others_unchanged_but_not_the_sender() {
 fn no_path_hiding_when_best_is_withheld() {
     // A (1659) has the shorter path but tags it do-not-announce-to C (9264).
     let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
-    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![9264]), &["140.110.0.0/16"]);
-    announce(&mut rib, 1, attrs(vec![7539, 1659], [192, 0, 2, 11], vec![]), &["140.110.0.0/16"]);
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![9264]),
+        &["140.110.0.0/16"],
+    );
+    announce(
+        &mut rib,
+        1,
+        attrs(vec![7539, 1659], [192, 0, 2, 11], vec![]),
+        &["140.110.0.0/16"],
+    );
     let (ann_c, _) = drain(&mut m[2]);
     assert_eq!(ann_c.last().map(|a| a.1), Some(7539), "C gets B's path");
     let (ann_b, _) = drain(&mut m[1]);
@@ -143,9 +198,17 @@ fn no_path_hiding_when_best_is_withheld() {
 #[test]
 fn session_loss_withdraws_everything_from_that_member() {
     let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
-    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16", "163.13.0.0/16"]);
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16", "163.13.0.0/16"],
+    );
     drain(&mut m[1]);
-    rib.handle(RibMsg::Down { peer: 0, restart_time: None });
+    rib.handle(RibMsg::Down {
+        peer: 0,
+        restart_time: None,
+    });
     let (_, wd) = drain(&mut m[1]);
     assert_eq!(wd.len(), 2);
     assert!(rib.table().is_empty());
@@ -155,13 +218,34 @@ fn session_loss_withdraws_everything_from_that_member() {
 #[test]
 fn new_member_gets_full_table_and_end_of_rib() {
     let (mut rib, _m) = setup(&[1659, 7539]);
-    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16", "2001:e10::/32"]);
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16", "2001:e10::/32"],
+    );
     let (out_tx, mut out) = mpsc::unbounded_channel();
     let (ctl_tx, _ctl) = mpsc::unbounded_channel();
-    rib.handle(RibMsg::Down { peer: 1, restart_time: None });
-    rib.handle(RibMsg::Up { peer: 1, up: PeerUp { router_id: 9, ipv4: true, ipv6: false, out: out_tx, ctl: ctl_tx } });
+    rib.handle(RibMsg::Down {
+        peer: 1,
+        restart_time: None,
+    });
+    rib.handle(RibMsg::Up {
+        peer: 1,
+        up: PeerUp {
+            router_id: 9,
+            ipv4: true,
+            ipv6: false,
+            out: out_tx,
+            ctl: ctl_tx,
+        },
+    });
     let b = out.try_recv().unwrap();
-    assert_eq!(b.announce.len(), 1, "IPv6 not negotiated: only the IPv4 route");
+    assert_eq!(
+        b.announce.len(),
+        1,
+        "IPv6 not negotiated: only the IPv4 route"
+    );
     assert_eq!(b.end_of_rib, vec![Afi::Ipv4]);
     assert_eq!(rib.peers()[1].advertised, [1, 0]);
 }
@@ -169,13 +253,31 @@ fn new_member_gets_full_table_and_end_of_rib() {
 #[test]
 fn better_path_replaces_and_filtered_paths_are_kept_not_exported() {
     let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
-    announce(&mut rib, 0, attrs(vec![1659, 3, 4], [192, 0, 2, 10], vec![]), &["1.0.0.0/24"]);
-    announce(&mut rib, 1, attrs(vec![7539, 4], [192, 0, 2, 11], vec![]), &["1.0.0.0/24"]);
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659, 3, 4], [192, 0, 2, 10], vec![]),
+        &["1.0.0.0/24"],
+    );
+    announce(
+        &mut rib,
+        1,
+        attrs(vec![7539, 4], [192, 0, 2, 11], vec![]),
+        &["1.0.0.0/24"],
+    );
     let (ann, _) = drain(&mut m[2]);
-    assert_eq!(ann.iter().map(|a| a.1).collect::<Vec<_>>(), vec![1659, 7539]);
+    assert_eq!(
+        ann.iter().map(|a| a.1).collect::<Vec<_>>(),
+        vec![1659, 7539]
+    );
     drain(&mut m[0]);
     // A bogon ASN makes member 2's route filtered: kept with its reason, never exported.
-    announce(&mut rib, 2, attrs(vec![9264, 64512], [192, 0, 2, 12], vec![]), &["2.0.0.0/24"]);
+    announce(
+        &mut rib,
+        2,
+        attrs(vec![9264, 64512], [192, 0, 2, 12], vec![]),
+        &["2.0.0.0/24"],
+    );
     assert!(drain(&mut m[0]).0.is_empty());
     let v = rib.verdict_of(2, &"2.0.0.0/24".parse().unwrap()).unwrap();
     assert!(v.reasons.contains(crate::policy::reasons::Reason::BogonAsn));
@@ -185,21 +287,57 @@ fn better_path_replaces_and_filtered_paths_are_kept_not_exported() {
 #[test]
 fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
     let (mut rib, mut m) = setup(&[1659, 7539]);
-    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16", "163.13.0.0/16"]);
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16", "163.13.0.0/16"],
+    );
     drain(&mut m[1]);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        rib.handle(RibMsg::Down { peer: 0, restart_time: Some(std::time::Duration::from_secs(120)) });
+        rib.handle(RibMsg::Down {
+            peer: 0,
+            restart_time: Some(std::time::Duration::from_secs(120)),
+        });
     });
     assert_eq!(rib.table().len(), 2, "kept while the member restarts");
     let (out_tx, _out) = mpsc::unbounded_channel();
     let (ctl_tx, _ctl) = mpsc::unbounded_channel();
-    rib.handle(RibMsg::Up { peer: 0, up: PeerUp { router_id: 1, ipv4: true, ipv6: true, out: out_tx, ctl: ctl_tx } });
-    announce(&mut rib, 0, attrs(vec![1659], [192, 0, 2, 10], vec![]), &["140.112.0.0/16"]);
-    let eor = Update { end_of_rib: Some(Afi::Ipv4), ..Update::default() };
-    rib.handle(RibMsg::Update { peer: 0, update: eor, received: Instant::now() });
+    rib.handle(RibMsg::Up {
+        peer: 0,
+        up: PeerUp {
+            router_id: 1,
+            ipv4: true,
+            ipv6: true,
+            out: out_tx,
+            ctl: ctl_tx,
+        },
+    });
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16"],
+    );
+    let eor = Update {
+        end_of_rib: Some(Afi::Ipv4),
+        ..Update::default()
+    };
+    rib.handle(RibMsg::Update {
+        peer: 0,
+        update: eor,
+        received: Instant::now(),
+    });
     rib.flush();
-    assert_eq!(rib.table().len(), 1, "the prefix not re-announced is gone after End-of-RIB");
+    assert_eq!(
+        rib.table().len(),
+        1,
+        "the prefix not re-announced is gone after End-of-RIB"
+    );
     let (_, wd) = drain(&mut m[1]);
     assert_eq!(wd, vec!["163.13.0.0/16".parse::<IpNet>().unwrap()]);
 }

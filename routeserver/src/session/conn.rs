@@ -29,7 +29,10 @@ impl SessionError {
     /// A graceful-restart helper keeps the member's routes when the session
     /// ended without a NOTIFICATION from either side (RFC 4724 4.2).
     pub fn keeps_routes_for_restart(&self) -> bool {
-        matches!(self, SessionError::Io(_) | SessionError::Closed | SessionError::HoldExpired)
+        matches!(
+            self,
+            SessionError::Io(_) | SessionError::Closed | SessionError::HoldExpired
+        )
     }
 }
 
@@ -41,7 +44,10 @@ pub struct MsgReader {
 
 impl MsgReader {
     pub fn new(rd: OwnedReadHalf) -> Self {
-        MsgReader { rd, buf: BytesMut::with_capacity(64 * 1024) }
+        MsgReader {
+            rd,
+            buf: BytesMut::with_capacity(64 * 1024),
+        }
     }
 
     /// Read the next whole message. A malformed message yields
@@ -78,7 +84,10 @@ pub struct MsgWriter {
 
 impl MsgWriter {
     pub fn new(wr: OwnedWriteHalf) -> Self {
-        MsgWriter { wr, buf: BytesMut::with_capacity(64 * 1024) }
+        MsgWriter {
+            wr,
+            buf: BytesMut::with_capacity(64 * 1024),
+        }
     }
 
     /// Encode and send one message now.

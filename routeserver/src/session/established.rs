@@ -29,12 +29,28 @@ pub async fn run(
     let m = &env.metrics;
     let asn = cfg.asn.to_string();
     let addr = cfg.address.to_string();
-    let rx = |t: &str| m.messages_received.with_label_values(&[&*cfg.member, asn.as_str(), addr.as_str(), t]);
-    let tx = |t: &str| m.messages_sent.with_label_values(&[&*cfg.member, asn.as_str(), addr.as_str(), t]);
-    let (rx_update, rx_keepalive, rx_notification, rx_refresh) =
-        (rx("update"), rx("keepalive"), rx("notification"), rx("route-refresh"));
-    let update_errors = m.update_errors.with_label_values(&[&*cfg.member, asn.as_str(), addr.as_str()]);
-    let counters = WriterCounters { updates: tx("update"), keepalives: tx("keepalive"), notifications: tx("notification") };
+    let rx = |t: &str| {
+        m.messages_received
+            .with_label_values(&[&*cfg.member, asn.as_str(), addr.as_str(), t])
+    };
+    let tx = |t: &str| {
+        m.messages_sent
+            .with_label_values(&[&*cfg.member, asn.as_str(), addr.as_str(), t])
+    };
+    let (rx_update, rx_keepalive, rx_notification, rx_refresh) = (
+        rx("update"),
+        rx("keepalive"),
+        rx("notification"),
+        rx("route-refresh"),
+    );
+    let update_errors =
+        m.update_errors
+            .with_label_values(&[&*cfg.member, asn.as_str(), addr.as_str()]);
+    let counters = WriterCounters {
+        updates: tx("update"),
+        keepalives: tx("keepalive"),
+        notifications: tx("notification"),
+    };
     // OPEN and KEEPALIVE of the handshake.
     tx("open").inc();
     rx("open").inc();
@@ -42,7 +58,8 @@ pub async fn run(
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let keepalive = (neg.hold_time > 0).then(|| Duration::from_secs((neg.hold_time / 3).max(1) as u64));
+    let keepalive =
+        (neg.hold_time > 0).then(|| Duration::from_secs((neg.hold_time / 3).max(1) as u64));
     let mut writer = tokio::spawn(run_writer(
         wr,
         neg.caps,
@@ -64,7 +81,13 @@ pub async fn run(
         s.graceful_restart = neg.restart_time;
         s.last_error = None;
     }
-    let up = PeerUp { router_id: u32::from(neg.remote_id), ipv4: neg.ipv4, ipv6: neg.ipv6, out: out_tx, ctl: ctl_tx };
+    let up = PeerUp {
+        router_id: u32::from(neg.remote_id),
+        ipv4: neg.ipv4,
+        ipv6: neg.ipv6,
+        out: out_tx,
+        ctl: ctl_tx,
+    };
     if env.rib.send(RibMsg::Up { peer: cfg.id, up }).await.is_err() {
         writer.abort();
         return SessionError::Local("RIB stopped".into());
@@ -160,7 +183,13 @@ pub async fn run(
         (true, Some(t)) => Some(Duration::from_secs(t as u64)),
         _ => None,
     };
-    let _ = env.rib.send(RibMsg::Down { peer: cfg.id, restart_time }).await;
+    let _ = env
+        .rib
+        .send(RibMsg::Down {
+            peer: cfg.id,
+            restart_time,
+        })
+        .await;
     err
 }
 
@@ -175,6 +204,14 @@ async fn wait_writer(writer: &mut tokio::task::JoinHandle<SessionError>) -> Sess
 async fn refuse_collision(stream: TcpStream) {
     let (_, wr) = stream.into_split();
     let mut w = MsgWriter::new(wr);
-    let n = Notification::new(wire::CEASE, wire::CEASE_CONNECTION_COLLISION_RESOLUTION, bytes::Bytes::new());
-    let _ = tokio::time::timeout(Duration::from_secs(2), w.send(&Message::Notification(n), &Default::default())).await;
+    let n = Notification::new(
+        wire::CEASE,
+        wire::CEASE_CONNECTION_COLLISION_RESOLUTION,
+        bytes::Bytes::new(),
+    );
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        w.send(&Message::Notification(n), &Default::default()),
+    )
+    .await;
 }

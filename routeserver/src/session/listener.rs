@@ -13,7 +13,11 @@ use crate::metrics::Metrics;
 /// Bind a listening socket (SO_REUSEADDR, IPV6_V6ONLY for IPv6 so IPv4 and
 /// IPv6 listeners can share the port).
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let sock = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     sock.set_reuseaddr(true)?;
     if addr.is_ipv6() {
         let s2 = socket2::SockRef::from(&sock);
@@ -26,13 +30,20 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// Map an IPv4-mapped IPv6 source back to IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     }
 }
 
 /// Accept connections forever, dispatching by source address.
-pub async fn accept_loop(listener: TcpListener, peers: Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>, metrics: Arc<Metrics>) {
+pub async fn accept_loop(
+    listener: TcpListener,
+    peers: Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>,
+    metrics: Arc<Metrics>,
+) {
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(x) => x,
@@ -46,12 +57,18 @@ pub async fn accept_loop(listener: TcpListener, peers: Arc<HashMap<IpAddr, mpsc:
         match peers.get(&ip) {
             Some(tx) => {
                 if tx.try_send(stream).is_err() {
-                    metrics.connections_refused.with_label_values(&["busy"]).inc();
+                    metrics
+                        .connections_refused
+                        .with_label_values(&["busy"])
+                        .inc();
                     tracing::warn!(peer = %ip, "too many pending connections from this neighbour, refused");
                 }
             }
             None => {
-                metrics.connections_refused.with_label_values(&["unknown-address"]).inc();
+                metrics
+                    .connections_refused
+                    .with_label_values(&["unknown-address"])
+                    .inc();
                 tracing::warn!(peer = %ip, "connection from an address that is not a configured neighbour, refused");
                 drop(stream);
             }

@@ -65,9 +65,21 @@ pub struct PeerHandle {
 
 /// Messages from connection tasks back to the peer task.
 enum ConnEvent {
-    OpenReceived { conn: u64, remote_id: Ipv4Addr, reply: oneshot::Sender<bool> },
-    Established { conn: u64, neg: Negotiated, rd: MsgReader, wr: MsgWriter },
-    Failed { conn: u64, err: SessionError },
+    OpenReceived {
+        conn: u64,
+        remote_id: Ipv4Addr,
+        reply: oneshot::Sender<bool>,
+    },
+    Established {
+        conn: u64,
+        neg: Negotiated,
+        rd: MsgReader,
+        wr: MsgWriter,
+    },
+    Failed {
+        conn: u64,
+        err: SessionError,
+    },
 }
 
 struct ConnInfo {
@@ -90,9 +102,15 @@ fn set_state(status: &SharedStatus, metrics: &Metrics, state: State) {
     let addr = s.address.to_string();
     let member = s.member.clone();
     let labels = [member.as_str(), asn.as_str(), addr.as_str()];
-    metrics.session_state.with_label_values(&labels).set(state as i64);
+    metrics
+        .session_state
+        .with_label_values(&labels)
+        .set(state as i64);
     let up = state == State::Established;
-    metrics.session_established.with_label_values(&labels).set(up as i64);
+    metrics
+        .session_established
+        .with_label_values(&labels)
+        .set(up as i64);
     if up || was_up {
         s.since = unix_now();
         metrics
@@ -101,7 +119,12 @@ fn set_state(status: &SharedStatus, metrics: &Metrics, state: State) {
             .set(if up { s.since as i64 } else { 0 });
         metrics
             .session_transitions
-            .with_label_values(&[member.as_str(), asn.as_str(), addr.as_str(), if up { "up" } else { "down" }])
+            .with_label_values(&[
+                member.as_str(),
+                asn.as_str(),
+                addr.as_str(),
+                if up { "up" } else { "down" },
+            ])
             .inc();
         if was_up {
             s.flaps += 1;
@@ -112,17 +135,29 @@ fn set_state(status: &SharedStatus, metrics: &Metrics, state: State) {
 /// Start the task that runs one neighbour's FSM.
 pub fn spawn_peer(cfg: NeighborConfig, env: PeerEnv) -> PeerHandle {
     let cfg = Arc::new(cfg);
-    let status = Arc::new(Mutex::new(PeerStatus::new(&cfg.member, cfg.asn, cfg.address)));
+    let status = Arc::new(Mutex::new(PeerStatus::new(
+        &cfg.member,
+        cfg.asn,
+        cfg.address,
+    )));
     set_state(&status, &env.metrics, State::Active);
     let (tx, rx) = mpsc::channel(4);
-    let handle = PeerHandle { cfg: cfg.clone(), status: status.clone(), incoming: tx };
+    let handle = PeerHandle {
+        cfg: cfg.clone(),
+        status: status.clone(),
+        incoming: tx,
+    };
     tokio::spawn(run_peer(cfg, env, status, rx));
     handle
 }
 
 async fn connect(cfg: &NeighborConfig) -> std::io::Result<TcpStream> {
     let remote = SocketAddr::new(cfg.address, cfg.port);
-    let sock = if cfg.address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let sock = if cfg.address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     if let Some(local) = cfg.local_address {
         if local.is_ipv4() == cfg.address.is_ipv4() {
             sock.bind(SocketAddr::new(local, 0))?;
@@ -149,7 +184,11 @@ fn start_conn(
         let ev = events.clone();
         let check: handshake::CollisionCheck = Box::new(move |remote_id| {
             let (reply, rx) = oneshot::channel();
-            let _ = ev.send(ConnEvent::OpenReceived { conn, remote_id, reply });
+            let _ = ev.send(ConnEvent::OpenReceived {
+                conn,
+                remote_id,
+                reply,
+            });
             rx
         });
         let result = tokio::select! {
@@ -182,7 +221,8 @@ async fn run_peer(
     let mut idle_until: Option<Instant> = None;
     loop {
         let outbound_pending = conns.values().any(|c| c.outbound);
-        let may_connect = !cfg.passive && !outbound_pending && idle_until.is_none_or(|t| Instant::now() >= t);
+        let may_connect =
+            !cfg.passive && !outbound_pending && idle_until.is_none_or(|t| Instant::now() >= t);
         tokio::select! {
             _ = shutdown.changed() => {
                 for (_, c) in conns.drain() {
@@ -265,8 +305,16 @@ async fn run_peer(
 
 /// RFC 4271 6.8: of two connections that both reached OpenConfirm, keep the
 /// one opened by the side with the higher BGP identifier.
-fn resolve_collision(cfg: &NeighborConfig, conns: &mut HashMap<u64, ConnInfo>, conn: u64, remote_id: Ipv4Addr) -> bool {
-    let other = conns.iter().find(|(id, c)| **id != conn && c.open_confirm).map(|(id, c)| (*id, c.outbound));
+fn resolve_collision(
+    cfg: &NeighborConfig,
+    conns: &mut HashMap<u64, ConnInfo>,
+    conn: u64,
+    remote_id: Ipv4Addr,
+) -> bool {
+    let other = conns
+        .iter()
+        .find(|(id, c)| **id != conn && c.open_confirm)
+        .map(|(id, c)| (*id, c.outbound));
     let this_outbound = conns.get(&conn).map(|c| c.outbound).unwrap_or(false);
     match other {
         None => {
@@ -294,5 +342,10 @@ fn resolve_collision(cfg: &NeighborConfig, conns: &mut HashMap<u64, ConnInfo>, c
 
 /// Ask the RIB to drop a peer's routes (used on shutdown paths).
 pub async fn rib_down(rib: &RibTx, peer: PeerId) {
-    let _ = rib.send(RibMsg::Down { peer, restart_time: None }).await;
+    let _ = rib
+        .send(RibMsg::Down {
+            peer,
+            restart_time: None,
+        })
+        .await;
 }

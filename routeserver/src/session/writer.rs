@@ -51,7 +51,14 @@ impl ExportCache {
         if self.map.len() > 200_000 {
             self.map.clear();
         }
-        let out = Arc::new(export_attrs(&r.attrs, &self.cfg, self.dst, r.rpki, r.irr, r.blackhole));
+        let out = Arc::new(export_attrs(
+            &r.attrs,
+            &self.cfg,
+            self.dst,
+            r.rpki,
+            r.irr,
+            r.blackhole,
+        ));
         // Keep the source alive so its address cannot be reused by another set.
         self.map.insert(key, (r.attrs.clone(), out.clone()));
         out
@@ -70,7 +77,11 @@ pub async fn run_writer(
     mut cmd_rx: mpsc::UnboundedReceiver<WriterCmd>,
     counters: WriterCounters,
 ) -> SessionError {
-    let mut cache = ExportCache { cfg: export, dst: dst_asn, map: HashMap::new() };
+    let mut cache = ExportCache {
+        cfg: export,
+        dst: dst_asn,
+        map: HashMap::new(),
+    };
     let period = keepalive.unwrap_or(Duration::from_secs(3600 * 24));
     let mut ka = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
