@@ -12,8 +12,8 @@ use super::prefix_list::PrefixList;
 use super::rpsl::{self, AsSetObject, RpslData};
 use crate::wire::Asn;
 
-/// How many as-set levels below the requested one are followed (bgpq4's default is unlimited;
-/// 32 is far beyond any real hierarchy and stops runaway chains).
+/// How many as-set levels below the requested one are followed (like bgpq4 `-L`);
+/// 32 is far beyond any real hierarchy and stops runaway chains.
 pub const MAX_AS_SET_DEPTH: usize = 32;
 
 /// IRR objects from one or more dump files, indexed for expansion.

@@ -37,8 +37,8 @@ pub struct AsSetObject {
     pub name: String,
     /// Members from all `members:` attributes, in file order.
     pub members: Vec<Member>,
-    /// `mbrs-by-ref:` values; kept for reporting only, members added by
-    /// `member-of:` in aut-num objects are not resolved (as bgpq4 without -L).
+    /// `mbrs-by-ref:` values; kept for reporting only: members added by
+    /// `member-of:` in aut-num objects are not resolved from a dump.
     pub mbrs_by_ref: Vec<String>,
     /// The `source:` in upper case, if present.
     pub source: Option<String>,
