@@ -77,7 +77,9 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::CheckConfig { file } => match fox_config::load(&file) {
             Ok(config) => {
-                println!("{}", config.summary());
+                use std::io::Write;
+                // A closed pipe (`| head`) is not an error worth a panic.
+                let _ = writeln!(std::io::stdout(), "{}", config.summary());
                 Ok(())
             }
             Err(errors) => {
