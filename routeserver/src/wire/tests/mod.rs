@@ -1,1 +1,3 @@
 //! Cross-cutting tests: bgpkit-parser oracle, property tests, real captures.
+
+mod oracle;
