@@ -1,3 +1,4 @@
 //! Cross-cutting tests: bgpkit-parser oracle, property tests, real captures.
 
 mod oracle;
+mod prop;
