@@ -464,7 +464,7 @@ fn open_with_all_capabilities() {
             panic!("not an OPEN")
         };
         assert_eq!(o.version, 4);
-        assert_eq!(o.asn.to_u32(), u32::from(AS_TRANS));
+        assert_eq!(o.asn.to_u32(), AS_TRANS);
         assert_eq!(o.hold_time, 90);
         assert_eq!(o.bgp_identifier, open.bgp_id);
         let got: Vec<Capability> = o

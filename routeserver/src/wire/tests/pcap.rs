@@ -97,8 +97,11 @@ fn frames(file: &[u8]) -> Vec<(u16, &[u8])> {
     out
 }
 
-/// A TCP segment: ((source, port), (destination, port), payload).
-type Segment<'a> = ((IpAddr, u16), (IpAddr, u16), &'a [u8]);
+/// An IP address and TCP port.
+type Endpoint = (IpAddr, u16);
+
+/// A TCP segment: (source, destination, payload).
+type Segment<'a> = (Endpoint, Endpoint, &'a [u8]);
 
 fn tcp(link: u16, frame: &[u8]) -> Option<Segment<'_>> {
     let ip = match link {
@@ -152,7 +155,7 @@ fn tcp(link: u16, frame: &[u8]) -> Option<Segment<'_>> {
 /// Every message decoded from one capture, in order, with the caps used.
 fn decode_capture(file: &[u8]) -> Vec<Result<Message, Notification>> {
     // OPENs per direction, to decode UPDATEs with what the session negotiated.
-    let mut opens: HashMap<((IpAddr, u16), (IpAddr, u16)), Open> = HashMap::new();
+    let mut opens: HashMap<(Endpoint, Endpoint), Open> = HashMap::new();
     let mut out = Vec::new();
     for (link, frame) in frames(file) {
         let Some((src, dst, payload)) = tcp(link, frame) else {
