@@ -33,10 +33,15 @@ use header::{MSG_KEEPALIVE, MSG_NOTIFICATION, MSG_OPEN, MSG_ROUTE_REFRESH, MSG_U
 /// A decoded BGP message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
+    /// OPEN (RFC 4271 4.2).
     Open(Open),
+    /// UPDATE after RFC 7606 handling (RFC 4271 4.3).
     Update(Update),
+    /// NOTIFICATION (RFC 4271 4.5).
     Notification(Notification),
+    /// KEEPALIVE (RFC 4271 4.4).
     Keepalive,
+    /// ROUTE-REFRESH (RFC 2918, RFC 7313).
     RouteRefresh(RouteRefresh),
 }
 

@@ -31,8 +31,11 @@ use super::error::*;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Notification {
+    /// Error code (see [`super::error`]).
     pub code: u8,
+    /// Error subcode.
     pub subcode: u8,
+    /// Error data.
     pub data: Bytes,
 }
 

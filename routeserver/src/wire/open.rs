@@ -85,10 +85,15 @@ pub mod role {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Open {
+    /// Protocol version (4).
     pub version: u8,
+    /// 2-octet AS (AS_TRANS for 4-octet ASNs); see [`Open::asn`].
     pub my_as: u16,
+    /// Proposed hold time in seconds.
     pub hold_time: u16,
+    /// BGP Identifier.
     pub bgp_id: Ipv4Addr,
+    /// Capabilities from every Capabilities parameter, in order.
     pub capabilities: Vec<Capability>,
 }
 

@@ -26,8 +26,11 @@ pub const REFRESH_EORR: u8 = 2;
 /// not kept (FOX does not negotiate ORF).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RouteRefresh {
+    /// Address family.
     pub afi: u16,
+    /// 0 request, 1 BoRR, 2 EoRR.
     pub subtype: u8,
+    /// Subsequent address family.
     pub safi: u8,
 }
 

@@ -111,6 +111,7 @@ pub(crate) fn reconcile(as_path: &AsPath, as4_path: &AsPath) -> AsPath {
         return as_path.clone();
     }
     let mut need = n - m;
+    let mut split = false;
     let mut out: Vec<AsSegment> = Vec::new();
     for seg in &as_path.segments {
         match seg {
@@ -124,19 +125,20 @@ pub(crate) fn reconcile(as_path: &AsPath, as4_path: &AsPath) -> AsPath {
                 let k = need.min(v.len());
                 out.push(AsSegment::Sequence(v[..k].to_vec()));
                 need -= k;
+                split = k < v.len();
             }
         }
     }
-    for seg in &as4_path.segments {
-        match (out.last_mut(), seg) {
-            (Some(AsSegment::Sequence(prev)), AsSegment::Sequence(v))
-                if prev.len() + v.len() <= 255 =>
-            {
-                prev.extend_from_slice(v)
-            }
-            _ => out.push(seg.clone()),
-        }
+    let mut rest = as4_path.segments.iter();
+    // Where an AS_PATH sequence was cut, its head and the first AS4_PATH
+    // sequence are one segment again.
+    if let (true, Some(AsSegment::Sequence(prev)), Some(AsSegment::Sequence(v))) =
+        (split, out.last_mut(), as4_path.segments.first())
+    {
+        prev.extend_from_slice(v);
+        rest.next();
     }
+    out.extend(rest.cloned());
     AsPath { segments: out }
 }
 
