@@ -185,7 +185,11 @@ fn parse_json(path: &Path, data: &[u8]) -> Result<FileVrps, FileError> {
             None => None,
             Some(Flex(Ok(m))) => Some(*m),
             Some(Flex(Err(s))) => {
-                return Err(entry_err(path, format!("roas[{i}]"), format!("maxLength {s:?} is not a number")))
+                return Err(entry_err(
+                    path,
+                    format!("roas[{i}]"),
+                    format!("maxLength {s:?} is not a number"),
+                ))
             }
         };
         let vrp = make_vrp(&r.prefix, parse_asn(&r.asn), max_len)
@@ -207,9 +211,8 @@ fn entry_err(path: &Path, location: String, reason: String) -> FileError {
 }
 
 fn parse_csv(path: &Path, data: &[u8]) -> Result<FileVrps, FileError> {
-    let text = std::str::from_utf8(data).map_err(|e| {
-        entry_err(path, "file".into(), format!("not UTF-8 text: {e}"))
-    })?;
+    let text = std::str::from_utf8(data)
+        .map_err(|e| entry_err(path, "file".into(), format!("not UTF-8 text: {e}")))?;
     let mut vrps = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -220,7 +223,11 @@ fn parse_csv(path: &Path, data: &[u8]) -> Result<FileVrps, FileError> {
         let (asn, prefix, max_len) = (fields.next(), fields.next(), fields.next());
         let loc = || format!("line {}", i + 1);
         let (Some(asn), Some(prefix)) = (asn, prefix) else {
-            return Err(entry_err(path, loc(), "expected ASN,IP Prefix,Max Length".into()));
+            return Err(entry_err(
+                path,
+                loc(),
+                "expected ASN,IP Prefix,Max Length".into(),
+            ));
         };
         if i == 0 && asn.eq_ignore_ascii_case("asn") {
             continue; // header
@@ -232,14 +239,15 @@ fn parse_csv(path: &Path, data: &[u8]) -> Result<FileVrps, FileError> {
         let asn_v = digits
             .parse::<Asn>()
             .map_err(|_| format!("ASN {asn:?} is not a number"));
-        let max_len = match max_len.filter(|m| !m.is_empty()) {
-            None => None,
-            Some(m) => Some(
-                m.parse::<u64>()
-                    .map_err(|_| entry_err(path, loc(), format!("maxLength {m:?} is not a number")))?,
-            ),
-        };
-        let vrp = make_vrp(prefix, asn_v, max_len).map_err(|reason| entry_err(path, loc(), reason))?;
+        let max_len =
+            match max_len.filter(|m| !m.is_empty()) {
+                None => None,
+                Some(m) => Some(m.parse::<u64>().map_err(|_| {
+                    entry_err(path, loc(), format!("maxLength {m:?} is not a number"))
+                })?),
+            };
+        let vrp =
+            make_vrp(prefix, asn_v, max_len).map_err(|reason| entry_err(path, loc(), reason))?;
         vrps.push(vrp);
     }
     let entries = vrps.len();

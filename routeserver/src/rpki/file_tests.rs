@@ -84,7 +84,8 @@ fn gzip_and_bzip2_by_extension() {
     let p = d.write("v.json.gz", &gz.finish().unwrap());
     assert_eq!(load_vrp_file(&p).unwrap().set.len(), 2);
     let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-    bz.write_all(b"ASN,IP Prefix,Max Length\nAS1,10.0.0.0/8,8\n").unwrap();
+    bz.write_all(b"ASN,IP Prefix,Max Length\nAS1,10.0.0.0/8,8\n")
+        .unwrap();
     let p = d.write("v.CSV.BZ2", &bz.finish().unwrap());
     assert_eq!(load_vrp_file(&p).unwrap().set.len(), 1);
     // A .gz name on non-gzip data is an I/O error naming the file.
@@ -134,7 +135,11 @@ fn errors_name_file_and_entry() {
         ),
         ("noroas.json", r#"{"metadata":{}}"#, "no \"roas\" array"),
         ("syntax.json", "{\"roas\": [\n{\"asn\": 1,,}]}", "line 2"),
-        ("bad.csv", "ASN,IP Prefix,Max Length\nAS1,10.0.0.0/8,8\nAS1,nonsense,8\n", "line 3: prefix \"nonsense\""),
+        (
+            "bad.csv",
+            "ASN,IP Prefix,Max Length\nAS1,10.0.0.0/8,8\nAS1,nonsense,8\n",
+            "line 3: prefix \"nonsense\"",
+        ),
     ];
     for (name, body, want) in cases {
         let p = d.write(name, body.as_bytes());

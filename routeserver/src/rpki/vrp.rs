@@ -60,7 +60,11 @@ impl Vrp {
                 max: prefix.max_prefix_len(),
             });
         }
-        Ok(Vrp { prefix, max_len, asn })
+        Ok(Vrp {
+            prefix,
+            max_len,
+            asn,
+        })
     }
 }
 

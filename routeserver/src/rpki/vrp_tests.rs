@@ -35,13 +35,19 @@ fn exact_match_and_wrong_origin() {
 
 #[test]
 fn max_len_exact_and_over() {
-    let s = set(&[vrp("10.0.0.0/16", 20, 64496), vrp("2001:db8::/32", 48, 64496)]);
+    let s = set(&[
+        vrp("10.0.0.0/16", 20, 64496),
+        vrp("2001:db8::/32", 48, 64496),
+    ]);
     assert_eq!(s.validate(&net("10.0.0.0/16"), Some(64496)), Valid);
     assert_eq!(s.validate(&net("10.0.240.0/20"), Some(64496)), Valid);
     assert_eq!(s.validate(&net("10.0.16.0/21"), Some(64496)), Invalid);
     assert_eq!(s.validate(&net("10.0.0.1/32"), Some(64496)), Invalid);
     assert_eq!(s.validate(&net("2001:db8:ffff::/48"), Some(64496)), Valid);
-    assert_eq!(s.validate(&net("2001:db8:ffff:1::/64"), Some(64496)), Invalid);
+    assert_eq!(
+        s.validate(&net("2001:db8:ffff:1::/64"), Some(64496)),
+        Invalid
+    );
 }
 
 #[test]
@@ -59,7 +65,10 @@ fn as0_never_validates() {
 #[test]
 fn overlapping_vrps_one_matches() {
     // Mirrors 140.110.0.0/15 AS1659 (maxLength 15) and 140.110.0.0/16-24 AS7539.
-    let s = set(&[vrp("140.110.0.0/15", 15, 1659), vrp("140.110.0.0/16", 24, 7539)]);
+    let s = set(&[
+        vrp("140.110.0.0/15", 15, 1659),
+        vrp("140.110.0.0/16", 24, 7539),
+    ]);
     assert_eq!(s.validate(&net("140.110.0.0/15"), Some(1659)), Valid);
     assert_eq!(s.validate(&net("140.110.0.0/15"), Some(7539)), Invalid);
     assert_eq!(s.validate(&net("140.110.0.0/16"), Some(7539)), Valid);
@@ -95,7 +104,10 @@ fn as_set_origin() {
 fn ipv4_mapped_ipv6_is_ipv6() {
     let s = set(&[vrp("192.0.2.0/24", 32, 64496)]);
     // ::ffff:192.0.2.0/120 is an IPv6 prefix: the IPv4 VRP does not cover it.
-    assert_eq!(s.validate(&net("::ffff:192.0.2.0/120"), Some(64496)), NotFound);
+    assert_eq!(
+        s.validate(&net("::ffff:192.0.2.0/120"), Some(64496)),
+        NotFound
+    );
     let s = set(&[vrp("::ffff:0:0/96", 128, 64496)]);
     assert_eq!(s.validate(&net("::ffff:192.0.2.0/120"), Some(64496)), Valid);
     assert_eq!(s.validate(&net("192.0.2.0/24"), Some(64496)), NotFound);
@@ -129,7 +141,10 @@ fn dedup_union_iter_contains() {
     assert_eq!(u.len(), 2);
     assert_eq!((u.len_v4(), u.len_v6()), (1, 1));
     let all: Vec<Vrp> = u.iter().collect();
-    assert_eq!(all, vec![vrp("192.0.2.0/24", 24, 1), vrp("2001:db8::/32", 32, 2)]);
+    assert_eq!(
+        all,
+        vec![vrp("192.0.2.0/24", 24, 1), vrp("2001:db8::/32", 32, 2)]
+    );
     assert!(u.contains(&vrp("2001:db8::/32", 32, 2)));
     assert!(!u.contains(&vrp("2001:db8::/32", 33, 2)));
     assert!(u.heap_bytes() >= 2 * 12);
@@ -144,7 +159,7 @@ fn diff_reports_changed_prefixes_only() {
         vrp("10.0.0.0/8", 8, 4),
     ]);
     let new = set(&[
-        vrp("192.0.2.0/24", 24, 1),   // unchanged
+        vrp("192.0.2.0/24", 24, 1),    // unchanged
         vrp("198.51.100.0/24", 25, 2), // maxLength changed
         vrp("2001:db8::/32", 48, 3),
         vrp("2001:db8::/32", 48, 5),  // extra origin
