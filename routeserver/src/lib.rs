@@ -5,6 +5,7 @@ pub mod irr;
 pub mod metrics;
 pub mod policy;
 pub mod rib;
+pub mod rpki;
 pub mod server;
 pub mod session;
 pub mod wire;
