@@ -20,6 +20,11 @@ struct Cli {
 enum Command {
     /// Check the exchange's YAML file and print every error with file:line.
     CheckConfig { file: PathBuf },
+    /// IRR tools.
+    Irr {
+        #[command(subcommand)]
+        command: IrrCommand,
+    },
     /// Run one route server of the exchange.
     Routeserver {
         /// The exchange's YAML file.
@@ -28,6 +33,21 @@ enum Command {
         /// Which route server of the file to run (default: the first).
         #[arg(long, short)]
         name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IrrCommand {
+    /// Expand an AS-SET from RPSL dumps and print its ASNs (and prefixes), as bgpq4 would.
+    Expand {
+        /// The AS-SET (or a single ASN), e.g. AS-TANET or RIPE::AS-FOO.
+        as_set: String,
+        /// RPSL dump files (gzip allowed); repeat for several.
+        #[arg(long = "irr", required = true)]
+        files: Vec<PathBuf>,
+        /// Also print the route/route6 prefixes of the expanded ASNs.
+        #[arg(long)]
+        prefixes: bool,
     },
 }
 
@@ -84,6 +104,24 @@ fn main() -> anyhow::Result<()> {
             }
             Err(errors) => {
                 eprintln!("{errors}");
+                std::process::exit(1);
+            }
+        },
+        Command::Irr {
+            command:
+                IrrCommand::Expand {
+                    as_set,
+                    files,
+                    prefixes,
+                },
+        } => match fox_routeserver::irr::expand_cli(&as_set, &files, prefixes) {
+            Ok(text) => {
+                use std::io::Write;
+                let _ = write!(std::io::stdout(), "{text}");
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("fox irr expand: {e}");
                 std::process::exit(1);
             }
         },

@@ -21,6 +21,7 @@ pub struct Metrics {
     pub prefixes_filtered: IntGaugeVec,
     pub prefixes_advertised: IntGaugeVec,
     pub update_seconds: Histogram,
+    pub revalidation_seconds: Histogram,
     pub rib_prefixes: IntGauge,
     pub rib_attr_sets: IntGauge,
     pub connections_refused: IntCounterVec,
@@ -62,6 +63,16 @@ impl Metrics {
         .unwrap_or_else(|e| panic!("histogram: {e}"));
         r.register(Box::new(update_seconds.clone()))
             .unwrap_or_else(|e| panic!("histogram: {e}"));
+        let revalidation_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "fox_rpki_revalidation_seconds",
+                "Time to revalidate the routes a VRP change affects",
+            )
+            .buckets(vec![1e-3, 1e-2, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0]),
+        )
+        .unwrap_or_else(|e| panic!("histogram: {e}"));
+        r.register(Box::new(revalidation_seconds.clone()))
+            .unwrap_or_else(|e| panic!("histogram: {e}"));
         let rib_prefixes = IntGauge::new("fox_rib_prefixes", "Prefixes in the RIB")
             .unwrap_or_else(|e| panic!("{e}"));
         r.register(Box::new(rib_prefixes.clone()))
@@ -87,6 +98,7 @@ impl Metrics {
             prefixes_advertised: gauge_vec(&r, "fox_bgp_prefixes_advertised", "Prefixes advertised to the member", AFI_LABELS),
             connections_refused: counter_vec(&r, "fox_bgp_connections_refused_total", "TCP connections refused (unknown source address)", &["reason"]),
             update_seconds,
+            revalidation_seconds,
             rib_prefixes,
             rib_attr_sets,
             registry: r,

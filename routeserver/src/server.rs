@@ -12,11 +12,14 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::api::{self, ApiState, RsInfo};
+use crate::irr::{IrrDb, MemberIrr};
 use crate::metrics::Metrics;
 use crate::policy::{NextHopMode, PeerPolicy, Policy};
 use crate::rib::export::ExportConfig;
 use crate::rib::peers::PeerStatic;
+use crate::rib::RibMsg;
 use crate::rib::{PeerId, Rib};
+use crate::rpki::{RpkiConfig, RpkiManager, RtrCache};
 use crate::session::{listener, spawn_peer, NeighborConfig, PeerEnv};
 
 /// Every LAN address of a member (all its connections).
@@ -63,6 +66,78 @@ pub fn peer_policy(config: &Config, n: &fox_config::Neighbor) -> PeerPolicy {
     }
 }
 
+/// Load the IRR databases and build each member's origin and prefix
+/// lists. An AS-SET that the databases do not define is an error.
+fn load_irr(
+    config: &Config,
+    neighbors: &[fox_config::Neighbor],
+) -> anyhow::Result<HashMap<String, Arc<MemberIrr>>> {
+    let mut out = HashMap::new();
+    let wanted: Vec<&fox_config::Member> = config
+        .members
+        .iter()
+        .filter(|m| neighbors.iter().any(|n| n.member == m.name && n.policy.irr))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    if config.irr.files.is_empty() {
+        tracing::warn!("IRR filtering is on but no irr.files are configured: IRR is not checked");
+        return Ok(out);
+    }
+    let (db, warnings) = IrrDb::load(&config.irr.files).context("loading IRR data")?;
+    for w in warnings {
+        tracing::warn!(warning = %w, "IRR data");
+    }
+    for m in wanted {
+        let (irr, warnings) = MemberIrr::build(&db, m.asn, m.as_set.as_deref())
+            .with_context(|| format!("member {} (AS{}): IRR", m.name, m.asn))?;
+        for w in warnings {
+            tracing::warn!(member = %m.name, warning = %w, "IRR expansion");
+        }
+        tracing::info!(member = %m.name, origins = irr.origins.len(), prefixes = irr.prefixes.len(), "IRR lists built");
+        out.insert(m.name.clone(), Arc::new(irr));
+    }
+    Ok(out)
+}
+
+/// Start RTR clients and VRP file watching; every new VRP set goes to the RIB.
+fn start_rpki(
+    config: &Config,
+    metrics: &Metrics,
+    rib: crate::rib::RibTx,
+) -> anyhow::Result<Option<RpkiManager>> {
+    if config.rpki.rtr.is_empty() && config.rpki.files.is_empty() {
+        return Ok(None);
+    }
+    let rc = RpkiConfig {
+        rtr: config
+            .rpki
+            .rtr
+            .iter()
+            .map(|r| RtrCache {
+                host: r.host.clone(),
+                port: r.port,
+            })
+            .collect(),
+        files: config.rpki.files.clone(),
+        ..RpkiConfig::default()
+    };
+    let (mgr, mut rx) = RpkiManager::start(rc, &metrics.registry).context("starting RPKI")?;
+    tokio::spawn(async move {
+        loop {
+            let set = rx.borrow_and_update().clone();
+            if rib.send(RibMsg::Vrps(set)).await.is_err() {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(Some(mgr))
+}
+
 /// Run route server `name` of the exchange until `shutdown` carries a
 /// message (sent to every member in an administrative Cease, RFC 9003).
 pub async fn run(
@@ -85,12 +160,14 @@ pub async fn run(
         rs_asn: rs.asn,
         blackhole_v4: config.blackhole.as_ref().and_then(|b| b.next_hop_ipv4),
         blackhole_v6: config.blackhole.as_ref().and_then(|b| b.next_hop_ipv6),
-        tag_info: false,
+        // Euro-IX informational tags (RS:1000:N RPKI, RS:1001:N IRR).
+        tag_info: true,
     };
     let policy = Policy {
         peering_lans: config.peering_lans.iter().map(|l| l.prefix).collect(),
         ..Policy::default()
     };
+    let irr = load_irr(&config, &neighbors)?;
 
     let mut statics = Vec::new();
     let mut sessions = Vec::new();
@@ -108,6 +185,7 @@ pub async fn run(
             max_prefix_enforce: enforce,
             blackhole_opt_in: n.blackhole_opt_in,
             policy: Arc::new(peer_policy(&config, n)),
+            irr: irr.get(&n.member).cloned(),
         });
         let local_address = match n.address {
             IpAddr::V4(_) => rs.ipv4.map(IpAddr::V4),
@@ -133,8 +211,9 @@ pub async fn run(
     }
 
     let (rib_tx, rib_rx) = mpsc::channel(1024);
-    let rib = Rib::new(statics, export.clone(), Arc::new(policy), metrics.clone());
+    let rib = Rib::new(statics, export.clone(), policy, metrics.clone());
     tokio::spawn(rib.run(rib_tx.clone(), rib_rx));
+    let _rpki = start_rpki(&config, &metrics, rib_tx.clone())?;
 
     let env = PeerEnv {
         rib: rib_tx.clone(),

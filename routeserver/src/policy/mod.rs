@@ -15,8 +15,10 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
+use crate::irr::IrrMatch;
 use crate::rib::export::{BLACKHOLE, GRACEFUL_SHUTDOWN};
 use crate::rib::peers::PeerStatic;
+use crate::rpki::{RpkiState, VrpSet};
 use crate::wire::{AsSegment, Asn, NextHop, PathAttrs};
 use bogons::{is_bogon_asn, Bogons};
 use reasons::{Reason, Reasons};
@@ -93,6 +95,8 @@ pub struct Policy {
     pub bogons: Bogons,
     /// The exchange's own peering LANs: never accepted from members.
     pub peering_lans: Vec<IpNet>,
+    /// The VRPs in force (RTR caches and files merged).
+    pub vrps: Arc<VrpSet>,
 }
 
 impl Policy {
@@ -169,8 +173,54 @@ impl Policy {
         } else if len > max && !verdict.blackhole {
             reasons.insert(Reason::PrefixTooLong);
         }
+        // 6. RPKI origin validation (RFC 6811). Blackhole requests are
+        // more specific than any ROA allows and are not validated.
+        let origin = attrs.as_path.origin_asn();
         verdict.rpki = RpkiTag::NotChecked;
+        if pol.rpki && !verdict.blackhole {
+            verdict.rpki = match self.vrps.validate(prefix, origin) {
+                RpkiState::Valid => RpkiTag::Valid,
+                RpkiState::NotFound => RpkiTag::NotFound,
+                RpkiState::Invalid => {
+                    if pol.rpki_reject_invalid {
+                        reasons.insert(Reason::RpkiInvalid);
+                    }
+                    RpkiTag::Invalid
+                }
+            };
+        }
+        // 7. IRR: origin in the member's AS-SET, prefix covered by a route
+        // object of it; an RPKI VALID route may stand in for a missing object.
         verdict.irr = IrrTag::NotChecked;
+        if let (true, Some(irr)) = (pol.irr, &peer.irr) {
+            let mode = if verdict.blackhole {
+                IrrMatch::MoreSpecifics {
+                    max_len_v4: 32,
+                    max_len_v6: 128,
+                }
+            } else if pol.irr_more_specifics {
+                IrrMatch::MoreSpecifics {
+                    max_len_v4: pol.prefix_len_v4.1,
+                    max_len_v6: pol.prefix_len_v6.1,
+                }
+            } else {
+                IrrMatch::Exact
+            };
+            let v = irr.check(prefix, origin, mode);
+            verdict.irr = if v.origin_ok && v.prefix_ok {
+                IrrTag::Valid
+            } else if pol.irr_accept_rpki_valid && verdict.rpki == RpkiTag::Valid {
+                IrrTag::ValidByRpki
+            } else {
+                if !v.origin_ok {
+                    reasons.insert(Reason::IrrOrigin);
+                }
+                if !v.prefix_ok {
+                    reasons.insert(Reason::IrrPrefix);
+                }
+                IrrTag::Invalid
+            };
+        }
         verdict.gshut = pol.graceful_shutdown && attrs.communities.contains(&GRACEFUL_SHUTDOWN);
         verdict.reasons = reasons;
         verdict

@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::metrics::Metrics;
 use crate::policy::verdict::{IrrTag, RpkiTag, Verdict};
 use crate::policy::Policy;
+use crate::rpki::VrpSet;
 use crate::wire::{Afi, NextHop, PathAttrs, Update};
 
 use attrs::AttrInterner;
@@ -109,6 +110,8 @@ pub enum RibMsg {
     Reevaluate {
         prefixes: Option<Vec<IpNet>>,
     },
+    /// A new VRP set: routes covered by what changed are revalidated.
+    Vrps(Arc<VrpSet>),
     Query(query::Query, oneshot::Sender<query::Answer>),
 }
 
@@ -128,7 +131,7 @@ pub struct Rib {
     pending: Vec<OutBatch>,
     scratch: Vec<SelKey>,
     export: ExportConfig,
-    policy: Arc<Policy>,
+    policy: Policy,
     metrics: Arc<Metrics>,
     self_tx: Option<RibTx>,
     last_publish: Option<Instant>,
@@ -203,7 +206,7 @@ impl Rib {
     pub fn new(
         peers: Vec<PeerStatic>,
         export: ExportConfig,
-        policy: Arc<Policy>,
+        policy: Policy,
         metrics: Arc<Metrics>,
     ) -> Rib {
         let n = peers.len();
@@ -263,7 +266,25 @@ impl Rib {
                     self.purge_stale(peer, None);
                 }
             }
-            RibMsg::Reevaluate { prefixes } => self.reevaluate(prefixes),
+            RibMsg::Reevaluate { prefixes } => {
+                self.reevaluate(prefixes);
+            }
+            RibMsg::Vrps(set) => {
+                let started = Instant::now();
+                let changed = VrpSet::diff(&self.policy.vrps, &set);
+                self.policy.vrps = set;
+                let n = changed.len();
+                let revalidated = self.reevaluate(Some(changed));
+                self.metrics
+                    .revalidation_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                tracing::info!(
+                    vrp_prefixes_changed = n,
+                    routes_changed = revalidated,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "revalidated after VRP change"
+                );
+            }
             RibMsg::Query(q, reply) => {
                 let _ = reply.send(self.answer(q));
             }
@@ -411,18 +432,18 @@ impl Rib {
     }
 
     /// Re-run the import policy for routes of the given prefixes (and their
-    /// more-specifics), or for everything.
-    pub fn reevaluate(&mut self, prefixes: Option<Vec<IpNet>>) {
+    /// more-specifics), or for everything. Returns how many paths changed.
+    pub fn reevaluate(&mut self, prefixes: Option<Vec<IpNet>>) -> usize {
         let targets: Vec<IpNet> = match prefixes {
             None => self.table.iter().map(|(p, _)| p).collect(),
+            Some(list) if list.is_empty() => Vec::new(),
             Some(list) => {
-                let mut out = Vec::new();
-                for cover in &list {
-                    out.extend(self.table.more_specifics(cover).into_iter().map(|(p, _)| p));
-                }
-                out.sort();
-                out.dedup();
-                out
+                let cover = Cover::new(&list);
+                self.table
+                    .iter()
+                    .map(|(p, _)| p)
+                    .filter(|p| cover.covers(p))
+                    .collect()
             }
         };
         let mut changed = 0usize;
@@ -447,9 +468,7 @@ impl Rib {
                 self.change(peer, prefix, Some(p));
             }
         }
-        if changed > 0 {
-            tracing::info!(changed, "re-evaluated routes after policy data changed");
-        }
+        changed
     }
 
     /// Replace (or remove, with `None`) the path of `peer` for `prefix` and
@@ -664,5 +683,51 @@ impl Rib {
             .iter()
             .find(|p| p.peer == peer)
             .map(|p| p.verdict)
+    }
+}
+
+/// A set of prefixes that answers "is this prefix equal to or more specific
+/// than one of them" with one hash lookup per distinct length in the set.
+struct Cover {
+    set: std::collections::HashSet<IpNet>,
+    lens_v4: Vec<u8>,
+    lens_v6: Vec<u8>,
+}
+
+impl Cover {
+    fn new(list: &[IpNet]) -> Cover {
+        let set: std::collections::HashSet<IpNet> = list.iter().map(|p| p.trunc()).collect();
+        let mut lens_v4: Vec<u8> = set
+            .iter()
+            .filter(|p| p.addr().is_ipv4())
+            .map(|p| p.prefix_len())
+            .collect();
+        let mut lens_v6: Vec<u8> = set
+            .iter()
+            .filter(|p| p.addr().is_ipv6())
+            .map(|p| p.prefix_len())
+            .collect();
+        lens_v4.sort_unstable();
+        lens_v4.dedup();
+        lens_v6.sort_unstable();
+        lens_v6.dedup();
+        Cover {
+            set,
+            lens_v4,
+            lens_v6,
+        }
+    }
+
+    fn covers(&self, p: &IpNet) -> bool {
+        let lens = if p.addr().is_ipv4() {
+            &self.lens_v4
+        } else {
+            &self.lens_v6
+        };
+        lens.iter().take_while(|&&l| l <= p.prefix_len()).any(|&l| {
+            IpNet::new(p.addr(), l)
+                .map(|c| self.set.contains(&c.trunc()))
+                .unwrap_or(false)
+        })
     }
 }

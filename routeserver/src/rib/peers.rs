@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::{OutBatch, PeerCtl, PeerId};
+use crate::irr::MemberIrr;
 use crate::policy::PeerPolicy;
 use crate::wire::Asn;
 
@@ -23,6 +24,8 @@ pub struct PeerStatic {
     pub max_prefix_enforce: bool,
     pub blackhole_opt_in: bool,
     pub policy: Arc<PeerPolicy>,
+    /// The member's IRR origins and prefixes (shared by its sessions).
+    pub irr: Option<Arc<MemberIrr>>,
 }
 
 /// A neighbour's state as the RIB sees it.

@@ -35,6 +35,7 @@ fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
                 next_hop: NextHopMode::Any,
                 ..PeerPolicy::default()
             }),
+            irr: None,
         })
         .collect();
     let export = ExportConfig {
@@ -43,12 +44,7 @@ fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
         blackhole_v6: None,
         tag_info: false,
     };
-    let mut rib = Rib::new(
-        peers,
-        export,
-        Arc::new(Policy::default()),
-        Arc::new(Metrics::new()),
-    );
+    let mut rib = Rib::new(peers, export, Policy::default(), Arc::new(Metrics::new()));
     let mut members = Vec::new();
     for i in 0..asns.len() {
         let (out_tx, out) = mpsc::unbounded_channel();
