@@ -20,6 +20,7 @@ pub mod table;
 mod tests;
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,9 +63,81 @@ impl OutBatch {
     }
 }
 
+/// Routes queued for one member beyond which the member is considered
+/// stuck (it stopped reading): four full IPv4 tables.
+pub const MAX_QUEUED_ROUTES: usize = 4_000_000;
+
+/// The channel to one member's writer, counting the routes it has not taken
+/// yet, so a member that stops reading cannot make the route server grow
+/// without bound.
+#[derive(Clone, Debug)]
+pub struct OutQueue {
+    tx: mpsc::UnboundedSender<OutBatch>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The writer's end of an [`OutQueue`].
+#[derive(Debug)]
+pub struct OutReceiver {
+    rx: mpsc::UnboundedReceiver<OutBatch>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl OutQueue {
+    /// A new queue and its receiving end.
+    pub fn new() -> (OutQueue, OutReceiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        (
+            OutQueue {
+                tx,
+                queued: queued.clone(),
+            },
+            OutReceiver { rx, queued },
+        )
+    }
+
+    /// Queue a batch; returns the routes now waiting.
+    fn send(&self, b: OutBatch) -> usize {
+        let n = b.announce.len() + b.withdraw.len();
+        let total = self.queued.fetch_add(n, Ordering::Relaxed) + n;
+        let _ = self.tx.send(b);
+        total
+    }
+}
+
+impl OutReceiver {
+    fn taken(&self, b: &OutBatch) {
+        self.queued
+            .fetch_sub(b.announce.len() + b.withdraw.len(), Ordering::Relaxed);
+    }
+
+    /// The next batch, waiting for one.
+    pub async fn recv(&mut self) -> Option<OutBatch> {
+        let b = self.rx.recv().await?;
+        self.taken(&b);
+        Some(b)
+    }
+
+    /// The next batch if one is queued.
+    pub fn try_recv(&mut self) -> Option<OutBatch> {
+        let b = self.rx.try_recv().ok()?;
+        self.taken(&b);
+        Some(b)
+    }
+
+    /// Routes queued and not taken yet.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
 /// Requests from the RIB to a session task.
 #[derive(Debug)]
 pub enum PeerCtl {
+    /// The member does not read what it is sent: close with Cease / Out of
+    /// Resources (RFC 4486) rather than queue without bound.
+    Stuck { queued: usize },
     /// Close with Cease / Maximum Number of Prefixes Reached (RFC 4486).
     MaxPrefix { afi: Afi, limit: u32 },
 }
@@ -75,7 +148,7 @@ pub struct PeerUp {
     pub router_id: u32,
     pub ipv4: bool,
     pub ipv6: bool,
-    pub out: mpsc::UnboundedSender<OutBatch>,
+    pub out: OutQueue,
     pub ctl: mpsc::UnboundedSender<PeerCtl>,
 }
 
@@ -301,6 +374,7 @@ impl Rib {
         st.established = true;
         st.advertised = [0, 0];
         st.max_prefix_hit = false;
+        st.stuck = false;
         st.generation += 1;
         if !self.targets.contains(&peer) {
             self.targets.push(peer);
@@ -630,8 +704,16 @@ impl Rib {
                 continue;
             }
             let b = std::mem::take(batch);
-            if let Some(out) = &self.peers[t as usize].out {
-                let _ = out.send(b);
+            let st = &mut self.peers[t as usize];
+            if let Some(out) = &st.out {
+                let queued = out.send(b);
+                if queued > MAX_QUEUED_ROUTES && !st.stuck {
+                    st.stuck = true;
+                    tracing::warn!(peer = %st.stat.address, asn = st.stat.asn, queued, "member does not read its updates");
+                    if let Some(ctl) = &st.ctl {
+                        let _ = ctl.send(PeerCtl::Stuck { queued });
+                    }
+                }
             }
         }
         if self

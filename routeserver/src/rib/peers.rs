@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::{OutBatch, PeerCtl, PeerId};
+use super::{OutQueue, PeerCtl, PeerId};
 use crate::irr::MemberIrr;
 use crate::policy::PeerPolicy;
 use crate::wire::Asn;
@@ -36,7 +36,7 @@ pub struct PeerState {
     pub router_id: u32,
     pub ipv4: bool,
     pub ipv6: bool,
-    pub out: Option<mpsc::UnboundedSender<OutBatch>>,
+    pub out: Option<OutQueue>,
     pub ctl: Option<mpsc::UnboundedSender<PeerCtl>>,
     /// Bumped at every up and down, so late timers for an old session are ignored.
     pub generation: u64,
@@ -46,6 +46,8 @@ pub struct PeerState {
     /// Prefixes this peer is currently sent, per AFI.
     pub advertised: [usize; 2],
     pub max_prefix_hit: bool,
+    /// Closed for not reading its updates.
+    pub stuck: bool,
 }
 
 impl PeerState {
@@ -64,6 +66,7 @@ impl PeerState {
             accepted: [0, 0],
             advertised: [0, 0],
             max_prefix_hit: false,
+            stuck: false,
         }
     }
 

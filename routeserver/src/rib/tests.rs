@@ -14,7 +14,7 @@ use crate::wire::{AsPath, Origin};
 const RS: u32 = 64500;
 
 struct Member {
-    out: mpsc::UnboundedReceiver<OutBatch>,
+    out: OutReceiver,
     _ctl: mpsc::UnboundedReceiver<PeerCtl>,
 }
 
@@ -47,7 +47,7 @@ fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
     let mut rib = Rib::new(peers, export, Policy::default(), Arc::new(Metrics::new()));
     let mut members = Vec::new();
     for i in 0..asns.len() {
-        let (out_tx, out) = mpsc::unbounded_channel();
+        let (out_tx, out) = OutQueue::new();
         let (ctl_tx, ctl) = mpsc::unbounded_channel();
         rib.handle(RibMsg::Up {
             peer: i as PeerId,
@@ -62,7 +62,7 @@ fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
         members.push(Member { out, _ctl: ctl });
     }
     for m in &mut members {
-        while m.out.try_recv().is_ok() {}
+        while m.out.try_recv().is_some() {}
     }
     (rib, members)
 }
@@ -114,7 +114,7 @@ fn withdraw(rib: &mut Rib, peer: PeerId, prefixes: &[&str]) {
 fn drain(m: &mut Member) -> (Vec<(IpNet, u32, PathAttrs)>, Vec<IpNet>) {
     let mut ann = Vec::new();
     let mut wd = Vec::new();
-    while let Ok(b) = m.out.try_recv() {
+    while let Some(b) = m.out.try_recv() {
         for r in b.announce {
             ann.push((
                 r.prefix,
@@ -220,7 +220,7 @@ fn new_member_gets_full_table_and_end_of_rib() {
         attrs(vec![1659], [192, 0, 2, 10], vec![]),
         &["140.112.0.0/16", "2001:e10::/32"],
     );
-    let (out_tx, mut out) = mpsc::unbounded_channel();
+    let (out_tx, mut out) = OutQueue::new();
     let (ctl_tx, _ctl) = mpsc::unbounded_channel();
     rib.handle(RibMsg::Down {
         peer: 1,
@@ -237,6 +237,7 @@ fn new_member_gets_full_table_and_end_of_rib() {
         },
     });
     let b = out.try_recv().unwrap();
+    assert_eq!(out.queued(), 0);
     assert_eq!(
         b.announce.len(),
         1,
@@ -301,7 +302,7 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
         });
     });
     assert_eq!(rib.table().len(), 2, "kept while the member restarts");
-    let (out_tx, _out) = mpsc::unbounded_channel();
+    let (out_tx, _out) = OutQueue::new();
     let (ctl_tx, _ctl) = mpsc::unbounded_channel();
     rib.handle(RibMsg::Up {
         peer: 0,

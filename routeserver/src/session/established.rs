@@ -11,7 +11,7 @@ use super::handshake::Negotiated;
 use super::status::State;
 use super::writer::{run_writer, WriterCmd, WriterCounters};
 use super::{set_state, NeighborConfig, PeerEnv, SharedStatus};
-use crate::rib::{PeerCtl, PeerUp, RibMsg};
+use crate::rib::{OutQueue, PeerCtl, PeerUp, RibMsg};
 use crate::wire::{self, Afi, Message, Notification, SAFI_UNICAST};
 
 /// Run an Established session until it ends; returns why.
@@ -55,7 +55,7 @@ pub async fn run(
     tx("open").inc();
     rx("open").inc();
 
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (out_tx, out_rx) = OutQueue::new();
     let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let keepalive =
@@ -115,6 +115,13 @@ pub async fn run(
                 PeerCtl::MaxPrefix { afi, limit } => {
                     notify_and_wait(Notification::cease_max_prefixes(afi.code(), SAFI_UNICAST, limit));
                     break wait_writer(&mut writer).await;
+                }
+                PeerCtl::Stuck { queued } => {
+                    tracing::warn!(peer = %cfg.address, asn = cfg.asn, queued, "closing: member stopped reading");
+                    notify_and_wait(Notification::cease(wire::CEASE_OUT_OF_RESOURCES));
+                    // The writer is blocked on a full socket: do not wait for it.
+                    writer.abort();
+                    break SessionError::Local(format!("member stopped reading ({queued} routes queued)"));
                 }
             },
             Some(stream) = incoming.recv() => {

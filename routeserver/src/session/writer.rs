@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::conn::{MsgWriter, SessionError};
 use crate::policy::verdict::{IrrTag, RpkiTag};
 use crate::rib::export::{export_attrs, needs_rewrite, ExportConfig};
-use crate::rib::{OutBatch, OutRoute};
+use crate::rib::{OutBatch, OutReceiver, OutRoute};
 use crate::wire::{self, Afi, Message, Notification, PathAttrs, SessionCaps};
 
 /// Commands for the writer that jump the queue of route changes.
@@ -73,7 +73,7 @@ pub async fn run_writer(
     keepalive: Option<Duration>,
     export: Arc<ExportConfig>,
     dst_asn: u32,
-    mut out_rx: mpsc::UnboundedReceiver<OutBatch>,
+    mut out_rx: OutReceiver,
     mut cmd_rx: mpsc::UnboundedReceiver<WriterCmd>,
     counters: WriterCounters,
 ) -> SessionError {
@@ -104,8 +104,8 @@ pub async fn run_writer(
                 let mut batches = vec![first];
                 while batches.len() < 64 {
                     match out_rx.try_recv() {
-                        Ok(b) => batches.push(b),
-                        Err(_) => break,
+                        Some(b) => batches.push(b),
+                        None => break,
                     }
                 }
                 if let Err(e) = write_batches(&mut w, &caps, &mut cache, batches, &counters).await {
