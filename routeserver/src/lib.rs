@@ -4,6 +4,7 @@ pub mod api;
 pub mod irr;
 pub mod metrics;
 pub mod policy;
+pub mod replay;
 pub mod rib;
 pub mod rpki;
 pub mod server;
