@@ -7,24 +7,35 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 
-/// Message type codes (RFC 4271 4.1, RFC 2918).
+/// Message type OPEN.
 pub const OPEN: u8 = 1;
+/// Message type UPDATE.
 pub const UPDATE: u8 = 2;
+/// Message type NOTIFICATION.
 pub const NOTIFICATION: u8 = 3;
+/// Message type KEEPALIVE.
 pub const KEEPALIVE: u8 = 4;
+/// Message type ROUTE-REFRESH (RFC 2918).
 pub const ROUTE_REFRESH: u8 = 5;
 
-/// Attribute flags.
+/// Attribute flag Optional.
 pub const OPTIONAL: u8 = 0x80;
+/// Attribute flag Transitive.
 pub const TRANSITIVE: u8 = 0x40;
+/// Attribute flag Partial.
 pub const PARTIAL: u8 = 0x20;
+/// Attribute flag Extended Length.
 pub const EXTENDED: u8 = 0x10;
 
-/// Attribute type codes.
+/// Attribute type ORIGIN.
 pub const ORIGIN: u8 = 1;
+/// Attribute type AS_PATH.
 pub const AS_PATH: u8 = 2;
+/// Attribute type NEXT_HOP.
 pub const NEXT_HOP: u8 = 3;
+/// Attribute type MP_REACH_NLRI (RFC 4760).
 pub const MP_REACH_NLRI: u8 = 14;
+/// Attribute type AS4_PATH (RFC 6793).
 pub const AS4_PATH: u8 = 17;
 
 /// AS_TRANS (RFC 6793).

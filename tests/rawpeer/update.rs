@@ -300,8 +300,12 @@ async fn unknown_optional_non_transitive_is_dropped() -> Result<()> {
 /// the attribute (flags, type, length, value) as data.
 #[tokio::test]
 async fn mp_reach_next_hop_length_5_resets_with_the_attribute() -> Result<()> {
-    let mut v = vec![0, 2, 1, 5, 0x2a, 0x0a, 0, 0, 2, 0, 32, 0x2a, 0x0a, 0, 53];
-    v.truncate(15);
+    // AFI 2, SAFI 1, next hop length 5 (IPv6 needs 16 or 32), next hop,
+    // reserved octet, then 2a0a:35::/32.
+    let mut v = vec![0, 2, 1, 5];
+    v.extend([0x2a, 0x0a, 0, 0, 2]);
+    v.push(0);
+    v.extend([32, 0x2a, 0x0a, 0, 53]);
     let bad = msgs::attr(msgs::OPTIONAL, msgs::MP_REACH_NLRI, &v);
     let data = bad.clone();
     reset_case(
@@ -330,4 +334,47 @@ async fn origin_with_optional_flag_is_treat_as_withdraw() -> Result<()> {
         msgs::update(&[], &a, &nlri(l))
     })
     .await
+}
+
+/// Treat-as-withdraw also covers NLRI in MP_REACH_NLRI (RFC 7606 5.1, 2):
+/// A's IPv6 route, then the same route with AS_PATH malformed.
+#[tokio::test]
+async fn treat_as_withdraw_withdraws_ipv6_nlri_of_mp_reach() -> Result<()> {
+    let mut lab = Lab::start("upd_taw_ipv6", 55).await?;
+    let mut a = lab.a_with(&lab.a_opts()).await?;
+    let v6: IpNet = format!("2a0a:{}::/32", lab.fox.lan)
+        .parse()
+        .unwrap_or_default();
+    let nh = format!("2a0a:{}::2", lab.fox.lan)
+        .parse()
+        .unwrap_or(std::net::Ipv6Addr::LOCALHOST);
+    let with_path = |path: Vec<u8>| {
+        let mut a = msgs::origin(0);
+        a.extend(path);
+        a.extend(msgs::mp_reach_v6(nh, &[v6]));
+        msgs::update(&[], &a, &[])
+    };
+    a.send_raw(&with_path(msgs::as_path4(&[A.asn]))).await?;
+    let (u, _) = lab.b.wait_announce(v6).await?;
+    ensure!(
+        matches!(u.announced[0].0.next_hop, NextHop::V6 { global, .. } if global == nh),
+        "IPv6 next hop to B: {:?}",
+        u.announced[0].0.next_hop
+    );
+    // A zero-length segment (RFC 7606 7.2).
+    a.send_raw(&with_path(msgs::attr(
+        msgs::TRANSITIVE,
+        msgs::AS_PATH,
+        &[2, 0],
+    )))
+    .await?;
+    lab.b.wait_withdraw(v6).await?;
+    ensure!(
+        !lab.fox
+            .has_route(lab.a_addr(), "received", &v6.to_string())
+            .await?,
+        "{v6} still among A's received routes"
+    );
+    still_up(&mut lab, &mut a).await?;
+    lab.finish().await
 }
