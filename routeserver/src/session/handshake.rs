@@ -67,7 +67,9 @@ pub fn check_open(cfg: &NeighborConfig, open: &Open) -> Result<(), Notification>
             bytes::Bytes::new(),
         ));
     }
-    if open.bgp_id.is_unspecified() || open.bgp_id.is_broadcast() || open.bgp_id.is_multicast() {
+    // RFC 6286 2.1: any non-zero 4-octet value is a valid identifier (no
+    // longer a unicast address); only zero is rejected for an external peer.
+    if open.bgp_id.is_unspecified() {
         return Err(Notification::new(
             wire::OPEN_MESSAGE_ERROR,
             wire::OPEN_BAD_BGP_IDENTIFIER,
