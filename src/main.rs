@@ -25,6 +25,8 @@ enum Command {
         #[command(subcommand)]
         command: IrrCommand,
     },
+    /// Announce the routes of MRT files into a BGP session, as a member would.
+    Replay(ReplayArgs),
     /// Run one route server of the exchange.
     Routeserver {
         /// The exchange's YAML file.
@@ -34,6 +36,49 @@ enum Command {
         #[arg(long, short)]
         name: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// MRT files (TABLE_DUMP_V2 or BGP4MP, .gz/.bz2 allowed).
+    #[arg(long = "mrt", required = true)]
+    mrt: Vec<PathBuf>,
+    /// Route server address:port to connect to.
+    #[arg(long)]
+    connect: std::net::SocketAddr,
+    /// Route server ASN.
+    #[arg(long)]
+    remote_as: u32,
+    /// Our ASN (prepended to every path that does not start with it).
+    #[arg(long = "as")]
+    local_as: u32,
+    /// Source address of the session (must be the member's address in the config).
+    #[arg(long)]
+    local_address: Option<std::net::IpAddr>,
+    /// BGP identifier (default: the source address, or 192.0.2.254).
+    #[arg(long)]
+    router_id: Option<std::net::Ipv4Addr>,
+    /// IPv4 next hop (default: the IPv4 source address); IPv4 routes are skipped without one.
+    #[arg(long)]
+    next_hop: Option<std::net::Ipv4Addr>,
+    /// IPv6 next hop; IPv6 routes are skipped without one.
+    #[arg(long)]
+    next_hop6: Option<std::net::Ipv6Addr>,
+    /// Replay only the routes of the peer with this address or ASN in the file.
+    #[arg(long)]
+    peer: Option<String>,
+    /// Keep only routes whose path contains one of these ASNs, cut to start there.
+    #[arg(long, value_delimiter = ',')]
+    via: Vec<u32>,
+    /// At most this many prefixes.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Routes per second at most.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Close the session once everything is sent instead of keeping it open.
+    #[arg(long)]
+    exit: bool,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +170,11 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        Command::Replay(args) => {
+            init_logging();
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(replay(args))
+        }
         Command::Routeserver { config, name } => {
             init_logging();
             let cfg = load_config(&config);
@@ -139,4 +189,62 @@ fn main() -> anyhow::Result<()> {
             })
         }
     }
+}
+
+async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
+    use fox_routeserver::replay::{self, PeerSelect, ReplayConfig, Speaker};
+    let select = match &a.peer {
+        None => PeerSelect::All,
+        Some(p) => match p.parse::<std::net::IpAddr>() {
+            Ok(ip) => PeerSelect::Address(ip),
+            Err(_) => PeerSelect::Asn(p.trim_start_matches("AS").parse().map_err(|_| {
+                anyhow::anyhow!("--peer {p}: neither an address nor an ASN")
+            })?),
+        },
+    };
+    let v4_source = match a.local_address {
+        Some(std::net::IpAddr::V4(v4)) => Some(v4),
+        _ => None,
+    };
+    let cfg = ReplayConfig {
+        mrt: a.mrt,
+        select,
+        via: a.via,
+        limit: a.limit,
+        local_asn: a.local_as,
+        local_address: a.local_address,
+        router_id: a.router_id.or(v4_source).unwrap_or(std::net::Ipv4Addr::new(192, 0, 2, 254)),
+        next_hop_v4: a.next_hop.or(v4_source),
+        next_hop_v6: a.next_hop6,
+        remote: a.connect,
+        remote_asn: a.remote_as,
+        rate: a.rate,
+        hold_time: 90,
+    };
+    let started = std::time::Instant::now();
+    let prepared = replay::prepare(&cfg)?;
+    tracing::info!(prefixes = prepared.prefixes, attribute_sets = prepared.groups.len(), seconds = started.elapsed().as_secs_f64(), "routes loaded");
+    let mut speaker = Speaker::connect(&cfg).await?;
+    tracing::info!(peer = %cfg.remote, "session established");
+    let sending = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    speaker
+        .announce(&prepared, cfg.rate, |p| {
+            if last.elapsed().as_secs() >= 1 {
+                last = std::time::Instant::now();
+                tracing::info!(sent = p.sent, total = p.total, "replaying");
+            }
+        })
+        .await?;
+    let secs = sending.elapsed().as_secs_f64();
+    tracing::info!(sent = prepared.prefixes, seconds = secs, rate = (prepared.prefixes as f64 / secs.max(1e-9)) as u64, "all routes sent");
+    if a.exit {
+        return Ok(());
+    }
+    speaker
+        .hold_open(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
 }
