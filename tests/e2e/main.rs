@@ -19,3 +19,5 @@ mod member;
 mod netns;
 mod routeserver;
 mod scenario_core;
+mod scenario_policy;
+mod stayrtr;
