@@ -20,4 +20,5 @@ mod netns;
 mod routeserver;
 mod scenario_core;
 mod scenario_policy;
+mod scenario_rpki;
 mod stayrtr;
