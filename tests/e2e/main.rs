@@ -18,6 +18,7 @@ mod gobgp;
 mod member;
 mod netns;
 mod routeserver;
+mod scenario_communities;
 mod scenario_core;
 mod scenario_policy;
 mod scenario_rpki;
