@@ -244,10 +244,23 @@ impl BirdMember {
     }
 }
 
-fn export_block(a: &Announce, asn: u32) -> String {
+fn export_block(a: &Announce, spec: &MemberSpec, rs_client: bool) -> String {
+    let asn = spec.asn;
     let mut s = format!("  if net = {} then {{\n", a.prefix);
-    if let Some(nh) = a.next_hop {
-        let _ = writeln!(s, "    bgp_next_hop = {nh};");
+    match (a.next_hop, rs_client) {
+        (Some(nh), _) => {
+            let _ = writeln!(s, "    bgp_next_hop = {nh};");
+        }
+        // In `rs client` mode BIRD leaves the next hop alone: set our own explicitly.
+        (None, true) => {
+            let own = if a.is_v4() {
+                IpAddr::V4(spec.host.ipv4)
+            } else {
+                IpAddr::V6(spec.host.ipv6)
+            };
+            let _ = writeln!(s, "    bgp_next_hop = {own};");
+        }
+        (None, false) => {}
     }
     if let Some(m) = a.med {
         let _ = writeln!(s, "    bgp_med = {m};");
@@ -258,16 +271,33 @@ fn export_block(a: &Announce, asn: u32) -> String {
     for (x, y, z) in &a.large_communities {
         let _ = writeln!(s, "    bgp_large_community.add(({x},{y},{z}));");
     }
-    for _ in 0..a.prepend {
-        let _ = writeln!(s, "    bgp_path.prepend({asn});");
+    // The path is built from its right end: tail, prepends, then (BIRD on send, or we in
+    // `rs client` mode) the member's own ASN.
+    let mut path: Vec<u32> = match &a.raw_path {
+        Some(raw) => raw.clone(),
+        None => {
+            let mut p = vec![asn; usize::from(a.prepend)];
+            if rs_client {
+                p.insert(0, asn);
+            }
+            p.extend(&a.path_tail);
+            p
+        }
+    };
+    path.reverse();
+    for x in path {
+        let _ = writeln!(s, "    bgp_path.prepend({x});");
     }
     s.push_str("    accept;\n  }\n");
     s
 }
 
 /// BIRD configuration of a member: statics for the announcements, one session per RS address.
+/// With a raw AS path among the announcements the sessions run in `rs client` mode (BIRD
+/// then adds neither its ASN nor its next hop) and every export block sets both itself.
 pub fn member_config(spec: &MemberSpec, announce: &[Announce]) -> String {
     let h = &spec.host;
+    let rs_client = announce.iter().any(|a| a.raw_path.is_some());
     let mut c = format!(
         "router id {};\nlog stderr all;\nprotocol device {{ scan time 10; }}\n",
         h.ipv4
@@ -280,7 +310,7 @@ pub fn member_config(spec: &MemberSpec, announce: &[Announce]) -> String {
         c.push_str("}\n");
         let _ = writeln!(c, "filter export{v} {{");
         for a in announce.iter().filter(|a| a.is_v4() == is4) {
-            c.push_str(&export_block(a, spec.asn));
+            c.push_str(&export_block(a, spec, rs_client));
         }
         c.push_str("  reject;\n}\n");
     }
@@ -292,10 +322,11 @@ pub fn member_config(spec: &MemberSpec, announce: &[Announce]) -> String {
         let _ = write!(
             c,
             "protocol bgp rs{i}_v{v} {{\n  local {local} as {asn};\n  neighbor {rs} as {rsasn};\n  \
-             connect delay time 1;\n  connect retry time 2;\n  error wait time 1, 5;\n  \
+             connect delay time 1;\n  connect retry time 2;\n  error wait time 1, 5;\n{rsc}  \
              ipv{v} {{ import all; export filter export{v}; }};\n}}\n",
             asn = spec.asn,
-            rsasn = spec.rs_asn
+            rsasn = spec.rs_asn,
+            rsc = if rs_client { "  rs client;\n" } else { "" }
         );
     }
     c
@@ -334,4 +365,32 @@ impl Member for BirdMember {
     fn stop(&mut self) {
         self.daemon.stop();
     }
+
+    fn last_error(&self, peer: IpAddr) -> Option<String> {
+        let out = self.daemon.birdc(&["show", "protocols", "all"]).ok()?;
+        last_error_of(&out, peer)
+    }
+}
+
+/// The `Last error:` line of the BGP protocol whose neighbour is `peer` in `show protocols all`.
+pub fn last_error_of(out: &str, peer: IpAddr) -> Option<String> {
+    let mut nbr: Option<IpAddr> = None;
+    let mut err: Option<String> = None;
+    for line in out.lines().chain(std::iter::once("END")) {
+        if !line.starts_with(' ') && !line.starts_with('\t') {
+            if nbr == Some(peer) && err.is_some() {
+                return err;
+            }
+            nbr = None;
+            err = None;
+            continue;
+        }
+        let t = line.trim();
+        if let Some(v) = t.strip_prefix("Neighbor address:") {
+            nbr = v.trim().split('%').next().and_then(|a| a.parse().ok());
+        } else if let Some(v) = t.strip_prefix("Last error:") {
+            err = Some(v.trim().to_owned());
+        }
+    }
+    None
 }

@@ -14,7 +14,8 @@ use crate::frr::FrrMember;
 use crate::gobgp::GobgpMember;
 use crate::member::{Announce, Member, MemberSpec, RouteSeen};
 use crate::netns::{can_run, poll, Lab};
-use crate::routeserver::{MemberEntry, RouteServerUnderTest, RsSpec};
+use crate::routeserver::{MemberEntry, MemberOptions, RouteServerUnderTest, RsOptions, RsSpec};
+use crate::stayrtr::{StayRtr, Vrp};
 
 /// Route server ASN in every lab (documentation ASN, as in the FOX config placeholder).
 pub const RS_ASN: u32 = 64500;
@@ -76,12 +77,31 @@ pub const GSN: MemberPlan = MemberPlan {
     speaker: Speaker::Bird,
 };
 
+/// What a scenario adds to the plain exchange: route-server policy, an IRR dump, RPKI caches,
+/// per-member settings. The default is the core setup (no RPKI, no IRR).
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Route server options; `rtr` and `irr_files` are filled in by the fixture.
+    pub rs: RsOptions,
+    /// RPSL text written to `rs1/irr.db` and configured as the IRR source.
+    pub irr_rpsl: Option<String>,
+    /// One StayRTR cache per entry, serving these VRPs, configured in this (preference) order.
+    pub rtr_caches: Vec<Vec<Vrp>>,
+    /// Per-member settings by member name.
+    pub members: Vec<(&'static str, MemberOptions)>,
+}
+
+/// First port of the StayRTR caches (one after another), on the RS namespace's loopback.
+pub const RTR_BASE_PORT: u16 = 8282;
+
 /// A running exchange. Members drop (stop) first, then the route server, then the lab.
 pub struct Fixture<R: RouteServerUnderTest> {
     /// Member routers, in plan order.
     pub members: Vec<Box<dyn Member>>,
     /// The route server under test.
     pub rs: R,
+    /// RPKI caches (in the route server's preference order).
+    pub rtr: Vec<StayRtr>,
     /// The namespaces.
     pub lab: Arc<Lab>,
 }
@@ -95,24 +115,50 @@ fn v6(id: u8) -> Ipv6Addr {
 }
 
 impl<R: RouteServerUnderTest> Fixture<R> {
-    /// Build the exchange for `test` and start everything; returns once all sessions are up.
-    pub fn start(test: &str, plan: &[(MemberPlan, Vec<Announce>)]) -> Result<Fixture<R>> {
+    /// Build the exchange for `test` with the scenario's policy, data sources and member
+    /// settings, and start everything; returns once all sessions are up.
+    pub fn start_with(
+        test: &str,
+        plan: &[(MemberPlan, Vec<Announce>)],
+        setup: &Setup,
+    ) -> Result<Fixture<R>> {
         let mut lab = Lab::new(test)?;
         let rs_host = lab.add_host("rs1", v4(1), v6(1))?;
         let mut entries = Vec::new();
         for (p, _) in plan {
             let host = lab.add_host(&p.name.to_lowercase(), v4(p.host_id), v6(p.host_id))?;
+            let options = setup
+                .members
+                .iter()
+                .find(|(n, _)| *n == p.name)
+                .map(|(_, o)| o.clone())
+                .unwrap_or_default();
             entries.push(MemberEntry {
                 name: p.name.to_owned(),
                 asn: p.asn,
                 host,
+                options,
             });
         }
         let lab = Arc::new(lab);
+        let mut options = setup.rs.clone();
+        if let Some(rpsl) = &setup.irr_rpsl {
+            let f = rs_host.dir.join("irr.db");
+            fs::write(&f, rpsl)?;
+            options.irr_files.push(f);
+        }
+        let mut rtr = Vec::new();
+        for (i, vrps) in setup.rtr_caches.iter().enumerate() {
+            let port = RTR_BASE_PORT + i as u16;
+            let cache = StayRtr::start(&lab, &rs_host, &format!("stayrtr{i}"), port, vrps)?;
+            options.rtr.push(cache.addr);
+            rtr.push(cache);
+        }
         let rs_spec = RsSpec {
             name: "rs1".to_owned(),
             asn: RS_ASN,
             host: rs_host,
+            options,
         };
         let rs = R::start(&lab, &rs_spec, &entries)?;
         let rs_addrs = vec![IpAddr::V4(rs_spec.host.ipv4), IpAddr::V6(rs_spec.host.ipv6)];
@@ -132,7 +178,12 @@ impl<R: RouteServerUnderTest> Fixture<R> {
                 Speaker::Frr => Box::new(FrrMember::start(&lab, spec, a)?),
             });
         }
-        let fx = Fixture { members, rs, lab };
+        let fx = Fixture {
+            members,
+            rs,
+            rtr,
+            lab,
+        };
         fx.wait_established()?;
         Ok(fx)
     }
@@ -204,10 +255,20 @@ pub fn run<R: RouteServerUnderTest>(
     plan: &[(MemberPlan, Vec<Announce>)],
     scenario: impl FnOnce(&mut Fixture<R>) -> Result<()>,
 ) {
+    run_with(test, plan, &Setup::default(), scenario);
+}
+
+/// [`run`] with the scenario's [`Setup`].
+pub fn run_with<R: RouteServerUnderTest>(
+    test: &str,
+    plan: &[(MemberPlan, Vec<Announce>)],
+    setup: &Setup,
+    scenario: impl FnOnce(&mut Fixture<R>) -> Result<()>,
+) {
     if !can_run(test) {
         return;
     }
-    let result = Fixture::<R>::start(test, plan).and_then(|mut fx| {
+    let result = Fixture::<R>::start_with(test, plan, setup).and_then(|mut fx| {
         let r = scenario(&mut fx);
         let diag = fx.rs.diagnostics();
         let _ = fs::write(fx.lab.log_dir.join("rs-diagnostics.txt"), diag);
@@ -215,6 +276,9 @@ pub fn run<R: RouteServerUnderTest>(
             m.stop();
         }
         fx.rs.stop();
+        for c in fx.rtr.iter_mut() {
+            c.stop();
+        }
         r
     });
     if let Err(e) = result {

@@ -66,9 +66,11 @@ fn route_map(a: &Announce, asn: u32) -> Vec<String> {
             .collect();
         l.push(format!(" set large-community {}", c.join(" ")));
     }
-    if a.prepend > 0 {
-        let p = vec![asn.to_string(); usize::from(a.prepend)].join(" ");
-        l.push(format!(" set as-path prepend {p}"));
+    // bgpd adds its own ASN in front of whatever the route-map prepends.
+    let mut path = vec![asn.to_string(); usize::from(a.prepend)];
+    path.extend(a.path_tail.iter().map(u32::to_string));
+    if !path.is_empty() {
+        l.push(format!(" set as-path prepend {}", path.join(" ")));
     }
     match a.next_hop {
         Some(IpAddr::V4(nh)) => l.push(format!(" set ip next-hop {nh}")),

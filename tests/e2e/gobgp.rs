@@ -264,9 +264,14 @@ impl Member for GobgpMember {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        if a.prepend > 0 {
-            let path = vec![self.spec.asn.to_string(); usize::from(a.prepend)].join(",");
-            args.extend(["aspath".to_owned(), path]);
+        if a.raw_path.is_some() {
+            bail!("gobgpd always puts its own ASN first on an eBGP session: no raw AS path");
+        }
+        // gobgpd adds its own ASN in front of `aspath` on the eBGP session.
+        let mut path = vec![self.spec.asn.to_string(); usize::from(a.prepend)];
+        path.extend(a.path_tail.iter().map(u32::to_string));
+        if !path.is_empty() {
+            args.extend(["aspath".to_owned(), path.join(",")]);
         }
         if let Some(nh) = a.next_hop {
             args.extend(["nexthop".to_owned(), nh.to_string()]);

@@ -10,6 +10,10 @@
 //! `fox routeserver --config <target/e2e-logs/<test>/rs1/fox.yaml> --name rs1`; it must listen
 //! on TCP 179 within 15 s (checked with `ss`), and its API answers on 127.0.0.1:8180 inside
 //! that namespace (`/metrics` is saved to `rs-diagnostics.txt` after each test).
+//!
+//! The MANRS policy scenarios run against FOX only: `fox_policy_filters` (every import filter
+//! case with StayRTR and an IRR dump, max-prefix), `fox_rpki_revalidation` (VRP changes,
+//! cache failover) and `fox_communities` (announcement control, graceful shutdown, blackholing).
 
 mod bird;
 mod fixture;
@@ -18,4 +22,8 @@ mod gobgp;
 mod member;
 mod netns;
 mod routeserver;
+mod scenario_communities;
 mod scenario_core;
+mod scenario_policy;
+mod scenario_rpki;
+mod stayrtr;

@@ -60,6 +60,13 @@ pub struct Announce {
     pub large_communities: Vec<LargeCommunity>,
     /// Extra copies of the member's own ASN to prepend (0 = plain path).
     pub prepend: u8,
+    /// ASNs after the member's own in the AS path, as if the route were learnt from them
+    /// (the last one is the origin): the path sent is `own [own x prepend] tail...`.
+    pub path_tail: Vec<u32>,
+    /// The AS path exactly as sent, without the member's own ASN in front (a route leaked
+    /// with a foreign first AS). Only BIRD sends this: its sessions to the route server then
+    /// run in `rs client` mode, and every other announcement gets the member's ASN explicitly.
+    pub raw_path: Option<Vec<u32>>,
 }
 
 impl Announce {
@@ -74,7 +81,30 @@ impl Announce {
             communities: Vec::new(),
             large_communities: Vec::new(),
             prepend: 0,
+            path_tail: Vec::new(),
+            raw_path: None,
         }
+    }
+
+    /// With an explicit NEXT_HOP (a third-party next hop on the LAN).
+    pub fn next_hop(mut self, nh: &str) -> Announce {
+        self.next_hop = Some(
+            nh.parse()
+                .unwrap_or_else(|e| panic!("bad test next hop {nh}: {e}")),
+        );
+        self
+    }
+
+    /// With these ASNs behind the member's own (the last is the origin).
+    pub fn via(mut self, tail: &[u32]) -> Announce {
+        self.path_tail = tail.to_vec();
+        self
+    }
+
+    /// With exactly this AS path, the member's ASN not added (see [`Announce::raw_path`]).
+    pub fn raw_path(mut self, path: &[u32]) -> Announce {
+        self.raw_path = Some(path.to_vec());
+        self
     }
 
     /// With a MED.
@@ -139,6 +169,11 @@ pub trait Member {
     /// Stop the daemon gracefully (sessions closed with a NOTIFICATION).
     fn stop(&mut self);
 
+    /// The last error the speaker recorded for its session to `peer`, where it reports one.
+    fn last_error(&self, _peer: IpAddr) -> Option<String> {
+        None
+    }
+
     /// Routes received for `prefix`.
     fn routes_for(&self, prefix: IpNet) -> Result<Vec<RouteSeen>> {
         Ok(self
@@ -190,11 +225,28 @@ pub fn to_large(groups: &[Vec<u64>]) -> Vec<LargeCommunity> {
     v
 }
 
-/// `a:b` text pairs (GoBGP / FRR output) to communities.
+/// A well-known community by the name FRR and GoBGP print for it (RFC 1997, 7999, 8326).
+fn well_known(word: &str) -> Option<Community> {
+    match word.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        "noexport" => Some((65535, 65281)),
+        "noadvertise" => Some((65535, 65282)),
+        "noexportsubconfed" | "localas" => Some((65535, 65283)),
+        "nopeer" => Some((65535, 65284)),
+        "blackhole" => Some((65535, 666)),
+        "graceshut" | "gracefulshutdown" => Some((65535, 0)),
+        _ => None,
+    }
+}
+
+/// `a:b` text pairs (GoBGP / FRR output) to communities; well-known names are mapped to
+/// their values.
 pub fn parse_community_words(s: &str) -> Vec<Community> {
     let mut v: Vec<Community> = s
         .split_whitespace()
         .filter_map(|w| {
+            if let Some(c) = well_known(w) {
+                return Some(c);
+            }
             let (a, b) = w.split_once(':')?;
             Some((a.parse().ok()?, b.parse().ok()?))
         })

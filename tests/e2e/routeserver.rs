@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,36 @@ pub struct RsSpec {
     pub asn: u32,
     /// Its host on the peering LAN.
     pub host: Host,
+    /// Import policy switches and data sources (FOX only).
+    pub options: RsOptions,
+}
+
+/// What a scenario turns on in FOX beyond the plain core setup; BIRD-as-RS ignores it.
+#[derive(Debug, Clone, Default)]
+pub struct RsOptions {
+    /// `policy.rpki`: RPKI origin validation.
+    pub rpki: bool,
+    /// `policy.irr`: IRR origin and prefix checks.
+    pub irr: bool,
+    /// `rpki.rtr`: RTR caches in preference order.
+    pub rtr: Vec<SocketAddr>,
+    /// `irr.files`: RPSL dumps.
+    pub irr_files: Vec<PathBuf>,
+    /// `blackhole.next_hop_ipv4`.
+    pub blackhole_v4: Option<Ipv4Addr>,
+    /// `blackhole.next_hop_ipv6`.
+    pub blackhole_v6: Option<Ipv6Addr>,
+}
+
+/// Per-member settings of the route server's configuration (FOX only).
+#[derive(Debug, Clone, Default)]
+pub struct MemberOptions {
+    /// `as_set`: the member's RPSL AS-SET.
+    pub as_set: Option<String>,
+    /// `max_prefix.ipv4`.
+    pub max_prefix_v4: Option<u32>,
+    /// `blackhole_opt_in`: receives blackhole routes.
+    pub blackhole_opt_in: bool,
 }
 
 /// One member as the route server's configuration knows it.
@@ -32,6 +63,8 @@ pub struct MemberEntry {
     pub asn: u32,
     /// The member router's host (its LAN addresses and MAC).
     pub host: Host,
+    /// Its per-member settings.
+    pub options: MemberOptions,
 }
 
 /// A route server implementation the core scenarios run against.
@@ -145,8 +178,9 @@ pub struct Fox {
 pub const FOX_API: &str = "127.0.0.1:8180";
 
 /// FOX YAML (schema v1) describing this lab: one site, the LAN, `rs`, and `members`.
-/// Filters that need outside data (RPKI, IRR) are off so every test route is accepted.
+/// Filters that need outside data (RPKI, IRR) are off unless `rs.options` turns them on.
 pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> String {
+    let o = &rs.options;
     let mut c = format!(
         "exchange:\n  name: FOX\n  full_name: Formosa Open Exchange\n  data_dir: {data_dir}\n\
          sites:\n  - {{ id: hsinchu, name: Hsinchu }}\n\
@@ -154,13 +188,36 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
          - {{ name: fox-v6, prefix: \"2001:db8::/64\" }}\n\
          route_servers:\n  - name: {name}\n    asn: {asn}\n    router_id: {v4}\n    ipv4: {v4}\n    \
          ipv6: \"{v6}\"\n    site: hsinchu\n    api: {FOX_API}\n    connect_retry: 2s\n\
-         policy:\n  rpki: false\n  irr: false\n\
-         members:\n",
+         policy:\n  rpki: {rpki}\n  irr: {irr}\n",
         name = rs.name,
         asn = rs.asn,
         v4 = rs.host.ipv4,
-        v6 = rs.host.ipv6
+        v6 = rs.host.ipv6,
+        rpki = o.rpki,
+        irr = o.irr,
     );
+    if o.blackhole_v4.is_some() || o.blackhole_v6.is_some() {
+        c.push_str("blackhole:\n");
+        if let Some(a) = o.blackhole_v4 {
+            let _ = writeln!(c, "  next_hop_ipv4: {a}");
+        }
+        if let Some(a) = o.blackhole_v6 {
+            let _ = writeln!(c, "  next_hop_ipv6: \"{a}\"");
+        }
+    }
+    if !o.rtr.is_empty() {
+        c.push_str("rpki:\n  rtr:\n");
+        for a in &o.rtr {
+            let _ = writeln!(c, "    - {{ host: \"{}\", port: {} }}", a.ip(), a.port());
+        }
+    }
+    if !o.irr_files.is_empty() {
+        c.push_str("irr:\n  files:\n");
+        for f in &o.irr_files {
+            let _ = writeln!(c, "    - \"{}\"", f.display());
+        }
+    }
+    c.push_str("members:\n");
     for m in members {
         let _ = write!(
             c,
@@ -174,16 +231,80 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
             v6 = m.host.ipv6,
             mac = m.host.mac
         );
+        let mo = &m.options;
+        if let Some(set) = &mo.as_set {
+            let _ = writeln!(c, "    as_set: {set}");
+        }
+        if let Some(n) = mo.max_prefix_v4 {
+            let _ = writeln!(c, "    max_prefix: {{ ipv4: {n} }}");
+        }
+        if mo.blackhole_opt_in {
+            c.push_str("    blackhole_opt_in: true\n");
+        }
     }
     c
 }
 
+/// One route as the admin API lists it (`/api/v1/neighbors/{addr}/routes/{kind}`).
+#[derive(Debug, Clone)]
+pub struct ApiRoute {
+    /// The prefix.
+    pub prefix: ipnet::IpNet,
+    /// Whether the import filter accepted it.
+    pub accepted: bool,
+    /// Filter reason codes (`RS:1101:N`), in the order the API gives them.
+    pub reasons: Vec<u32>,
+    /// RPKI state (`valid`, `not-found`, `invalid`, `not-checked`).
+    pub rpki: String,
+    /// IRR state (`valid`, `valid-by-rpki`, `invalid`, `not-checked`).
+    pub irr: String,
+}
+
+fn api_route(v: &serde_json::Value) -> Option<ApiRoute> {
+    Some(ApiRoute {
+        prefix: v.get("prefix")?.as_str()?.parse().ok()?,
+        accepted: v.get("accepted")?.as_bool()?,
+        reasons: v
+            .get("reasons")?
+            .as_array()?
+            .iter()
+            .filter_map(|r| r.get("code")?.as_u64().and_then(|c| u32::try_from(c).ok()))
+            .collect(),
+        rpki: v.get("rpki")?.as_str()?.to_owned(),
+        irr: v.get("irr")?.as_str()?.to_owned(),
+    })
+}
+
 impl Fox {
+    /// The `kind` routes (`received`, `accepted`, `filtered`) of the session with `neighbor`.
+    pub fn api_routes(&self, neighbor: IpAddr, kind: &str) -> Result<Vec<ApiRoute>> {
+        let v = self.api_json(&format!("/api/v1/neighbors/{neighbor}/routes/{kind}"))?;
+        let routes = v
+            .get("routes")
+            .and_then(serde_json::Value::as_array)
+            .with_context(|| format!("no routes array in {v}"))?;
+        routes
+            .iter()
+            .map(|r| api_route(r).with_context(|| format!("unexpected route view {r}")))
+            .collect()
+    }
+
+    /// The admin API's view of the session with `neighbor`.
+    pub fn api_neighbor(&self, neighbor: IpAddr) -> Result<serde_json::Value> {
+        self.api_json(&format!("/api/v1/neighbors/{neighbor}"))
+    }
+
     /// GET `path` from the FOX admin API (run with curl inside the RS namespace).
     pub fn api_get(&self, path: &str) -> Result<String> {
         let url = format!("http://{FOX_API}{path}");
         self.lab
             .exec_ok(&self.ns, &["curl", "-sS", "-f", "-m", "5", &url])
+    }
+
+    /// GET `path` from the admin API and parse the JSON answer.
+    pub fn api_json(&self, path: &str) -> Result<serde_json::Value> {
+        let body = self.api_get(path)?;
+        serde_json::from_str(body.trim()).with_context(|| format!("GET {path}: not JSON: {body}"))
     }
 }
 

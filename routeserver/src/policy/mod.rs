@@ -9,6 +9,9 @@ pub mod bogons;
 pub mod reasons;
 pub mod verdict;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -135,23 +138,22 @@ impl Policy {
         {
             reasons.insert(Reason::AsSetInPath);
         }
-        // 4. Transit-free networks behind a member that is not them.
+        // 4. Transit-free networks in the path other than the member itself: a
+        // transit-free member may announce its own routes (with prepends), but
+        // not another transit-free network's.
         if pol.transit_free
-            && !pol.transit_free_asns.contains(&peer.asn)
             && attrs
                 .as_path
                 .all_asns()
-                .any(|a| pol.transit_free_asns.contains(&a))
+                .any(|a| a != peer.asn && pol.transit_free_asns.contains(&a))
         {
             reasons.insert(Reason::TransitFree);
         }
-        // 5. Bogon prefixes, the exchange's own LANs, prefix length.
+        // 5. Bogon prefixes, the exchange's own LANs (and more-specifics; an
+        // aggregate of the member that covers the LAN is its own), prefix length.
         if pol.bogon_prefixes
             && (self.bogons.is_bogon(prefix)
-                || self
-                    .peering_lans
-                    .iter()
-                    .any(|lan| lan.contains(prefix) || prefix.contains(lan)))
+                || self.peering_lans.iter().any(|lan| lan.contains(prefix)))
         {
             reasons.insert(Reason::BogonPrefix);
         }
@@ -217,6 +219,10 @@ impl Policy {
                 }
                 if !v.prefix_ok {
                     reasons.insert(Reason::IrrPrefix);
+                    // A blackhole outside the member's registered space.
+                    if verdict.blackhole {
+                        reasons.insert(Reason::BlackholeNotAuthorized);
+                    }
                 }
                 IrrTag::Invalid
             };
