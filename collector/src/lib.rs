@@ -3,5 +3,9 @@
 
 #![warn(missing_docs)]
 
+pub mod fabric;
 pub mod sflow;
+pub mod state;
 pub mod testdata;
+
+pub use state::{FabricState, Stats};
