@@ -25,6 +25,9 @@ pub const PORT_MAC_AGE_SECS: u64 = 3600;
 const STP_DST: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x00];
 const CDP_DST: [u8; 6] = [0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc];
 
+/// A switch port: agent address and ifIndex.
+type PortKey = (Option<IpAddr>, u32);
+
 /// A hygiene rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -174,7 +177,7 @@ pub struct Hygiene {
     pub violations: HashMap<([u8; 6], Rule), Violation>,
     /// Violations not recorded because the table was full.
     pub overflow: u64,
-    ports: HashMap<(Option<IpAddr>, u32), Vec<([u8; 6], u64)>>,
+    ports: HashMap<PortKey, Vec<([u8; 6], u64)>>,
 }
 
 impl Hygiene {
@@ -206,7 +209,7 @@ impl Hygiene {
     fn port_is_shared(
         &mut self,
         map: &MemberMap,
-        port: (Option<IpAddr>, u32),
+        port: PortKey,
         mac: [u8; 6],
         now: u64,
     ) -> bool {
