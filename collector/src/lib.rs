@@ -3,9 +3,13 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod fabric;
+pub mod metrics;
+pub mod server;
 pub mod sflow;
 pub mod state;
 pub mod testdata;
 
+pub use server::{run, serve, Collector};
 pub use state::{FabricState, Stats};

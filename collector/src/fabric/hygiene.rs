@@ -206,13 +206,7 @@ impl Hygiene {
 
     /// Notes `mac` behind `port`; true if the port has MACs of more than one connection and
     /// `mac` is not the first of them.
-    fn port_is_shared(
-        &mut self,
-        map: &MemberMap,
-        port: PortKey,
-        mac: [u8; 6],
-        now: u64,
-    ) -> bool {
+    fn port_is_shared(&mut self, map: &MemberMap, port: PortKey, mac: [u8; 6], now: u64) -> bool {
         let len = self.ports.len();
         let macs = match self.ports.get_mut(&port) {
             Some(m) => m,
