@@ -36,6 +36,12 @@ enum Command {
         #[arg(long, short)]
         name: Option<String>,
     },
+    /// Run the fabric collector (sFlow, member traffic matrix, hygiene, API).
+    Collector {
+        /// The exchange's YAML file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -187,6 +193,12 @@ fn main() -> anyhow::Result<()> {
                 let shutdown = shutdown_on_signals();
                 fox_routeserver::server::run(cfg, &name, shutdown).await
             })
+        }
+        Command::Collector { config } => {
+            init_logging();
+            let cfg = load_config(&config);
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async move { fox_collector::run(cfg, shutdown_on_signals()).await })
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::collector::{decode_collector, CollectorSettings};
 use crate::decode::{Ctx, Fields};
 use crate::members::decode_members;
 use crate::model::{
@@ -27,6 +28,7 @@ const TOP_KEYS: &[&str] = &[
     "rpki",
     "irr",
     "members",
+    "collector",
 ];
 
 /// Decodes and checks the whole file; `None` if anything was wrong (see `cx.errors`).
@@ -66,6 +68,11 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         .flatten()
         .map(|r: &RouteServer| r.name.clone())
         .collect();
+    let collector = match (f.get("collector"), &route_servers) {
+        (Some(n), Some(rs)) => decode_collector(cx, n, rs),
+        (Some(n), None) => decode_collector(cx, n, &[]),
+        (None, _) => Some(CollectorSettings::default()),
+    };
     let members = f
         .req(cx, "members")
         .and_then(|n| decode_members(cx, n, &policy, &all_rs));
@@ -82,6 +89,7 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         rpki,
         irr,
         members: members?,
+        collector: collector?,
         source,
     })
 }

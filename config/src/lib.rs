@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod build;
+mod collector;
 mod decode;
 mod error;
 mod members;
@@ -14,6 +15,7 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
+pub use collector::CollectorSettings;
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{

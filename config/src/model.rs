@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::collector::CollectorSettings;
 use crate::policy::{Policy, PolicyOverrides};
 
 /// The whole exchange: what `load` and `parse` return.
@@ -30,6 +31,8 @@ pub struct Config {
     pub irr: IrrSources,
     /// Members, in file order.
     pub members: Vec<Member>,
+    /// The fabric collector's listen and API addresses (defaults when `collector:` is absent).
+    pub collector: CollectorSettings,
     /// The file this configuration was read from.
     pub source: PathBuf,
 }

@@ -89,6 +89,18 @@ impl Config {
                 self.neighbors(&r.name).len()
             );
         }
+        let listen: Vec<String> = self
+            .collector
+            .sflow_listen
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let _ = writeln!(
+            s,
+            "collector: sFlow on {}, api {}",
+            listen.join(", "),
+            self.collector.api
+        );
         let _ = writeln!(s, "members ({}):", self.members.len());
         for m in &self.members {
             let sites: Vec<&str> = m.connections.iter().map(|c| c.site.as_str()).collect();

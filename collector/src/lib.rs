@@ -1,0 +1,15 @@
+//! FOX fabric collector: sFlow v5 decoding, member traffic matrix, peering-LAN hygiene,
+//! Prometheus metrics and a JSON API.
+
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod fabric;
+pub mod metrics;
+pub mod server;
+pub mod sflow;
+pub mod state;
+pub mod testdata;
+
+pub use server::{run, serve, Collector};
+pub use state::{FabricState, Stats};

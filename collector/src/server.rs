@@ -1,0 +1,252 @@
+//! The running collector: UDP sFlow listeners feeding the fabric state, a rate window, and
+//! the HTTP API. `run` is what `fox collector` calls.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use fox_config::{CollectorSettings, Config};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+
+use crate::fabric::MemberMap;
+use crate::metrics::Metrics;
+use crate::state::FabricState;
+
+/// Interval between rate snapshots.
+pub const RATE_TICK: Duration = Duration::from_secs(10);
+/// Rates are averaged over about this long.
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// Kernel receive buffer asked for on each sFlow socket.
+const RECV_BUFFER: usize = 4 * 1024 * 1024;
+
+/// Per-member totals at one instant: [in bytes, out bytes, in packets, out packets].
+pub(crate) type Totals = Vec<[u64; 4]>;
+
+/// The collector: state, metrics and rate history, shared by listeners and the API.
+#[derive(Clone)]
+pub struct Collector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<FabricState>,
+    metrics: Option<Metrics>,
+    rates: Mutex<VecDeque<(Instant, Totals)>>,
+    started: u64,
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Collector {
+    /// A collector for the members of `cfg`.
+    pub fn new(cfg: &Config) -> Self {
+        Self::with_map(MemberMap::from_config(cfg))
+    }
+
+    /// A collector over an explicit member map.
+    pub fn with_map(map: MemberMap) -> Self {
+        let metrics = match Metrics::new() {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!(error = %e, "metrics registry");
+                None
+            }
+        };
+        Collector {
+            inner: Arc::new(Inner {
+                state: Mutex::new(FabricState::new(map)),
+                metrics,
+                rates: Mutex::new(VecDeque::new()),
+                started: unix_now(),
+            }),
+        }
+    }
+
+    /// The state, locked (a poisoned lock is recovered: the state is counters only).
+    pub fn state(&self) -> MutexGuard<'_, FabricState> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Decodes and accounts one datagram received now.
+    pub fn ingest(&self, bytes: &[u8]) {
+        let now = unix_now();
+        if let Err(e) = self.state().ingest(bytes, now) {
+            tracing::debug!(error = %e, "sFlow datagram rejected");
+        }
+    }
+
+    /// Unix time the collector started.
+    pub fn started(&self) -> u64 {
+        self.inner.started
+    }
+
+    /// Metrics text, brought up to date first.
+    pub fn metrics_text(&self) -> String {
+        let Some(m) = &self.inner.metrics else {
+            return String::new();
+        };
+        m.sync(&self.state());
+        m.render()
+    }
+
+    pub(crate) fn totals(&self) -> Totals {
+        let st = self.state();
+        st.traffic
+            .members
+            .iter()
+            .map(|t| {
+                let (i, o) = (t.in_.total(), t.out.total());
+                [i.bytes, o.bytes, i.packets, o.packets]
+            })
+            .collect()
+    }
+
+    /// Records a rate snapshot of the current totals; keeps about one window.
+    pub fn tick_rates(&self) {
+        let totals = self.totals();
+        let mut r = self.inner.rates.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        r.push_back((now, totals));
+        while r.len() > 2
+            && r.get(1)
+                .is_some_and(|(t, _)| now.duration_since(*t) >= RATE_WINDOW)
+        {
+            r.pop_front();
+        }
+    }
+
+    /// Per-member rates (bytes and packets per second, in and out) over the window, from
+    /// the oldest snapshot to now; `None` before the first snapshot.
+    pub(crate) fn rates(&self) -> Option<(f64, Vec<[f64; 4]>)> {
+        let (t0, old) = {
+            let r = self.inner.rates.lock().unwrap_or_else(|p| p.into_inner());
+            r.front().cloned()?
+        };
+        let secs = t0.elapsed().as_secs_f64();
+        if secs < 1.0 {
+            return None;
+        }
+        let now = self.totals();
+        let rates = now
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let o = old.get(i).copied().unwrap_or_default();
+                let mut out = [0.0; 4];
+                for k in 0..4 {
+                    out[k] = n[k].saturating_sub(o[k]) as f64 / secs;
+                }
+                out
+            })
+            .collect();
+        Some((secs, rates))
+    }
+}
+
+/// Binds one UDP socket for sFlow (IPv6 sockets are v6-only so both families can share a port).
+pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.set_reuse_address(true)?;
+    if let Err(e) = s.set_recv_buffer_size(RECV_BUFFER) {
+        tracing::warn!(address = %addr, error = %e, "cannot enlarge the receive buffer");
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    UdpSocket::from_std(s.into())
+}
+
+/// Receives datagrams on `sock` until `shutdown` changes.
+pub async fn listen(
+    collector: Collector,
+    sock: UdpSocket,
+    mut shutdown: watch::Receiver<Option<String>>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => match r {
+                Ok((n, _from)) => collector.ingest(&buf[..n]),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sFlow receive");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Runs listeners, the rate ticker and the API of `collector` with `settings` until shutdown.
+pub async fn serve(
+    collector: Collector,
+    settings: &CollectorSettings,
+    shutdown: watch::Receiver<Option<String>>,
+) -> anyhow::Result<()> {
+    let mut tasks = Vec::new();
+    for addr in &settings.sflow_listen {
+        let sock = bind_udp(*addr).with_context(|| format!("cannot listen for sFlow on {addr}"))?;
+        tracing::info!(address = %addr, "sFlow listening");
+        tasks.push(tokio::spawn(listen(
+            collector.clone(),
+            sock,
+            shutdown.clone(),
+        )));
+    }
+    let ticker = collector.clone();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut iv = tokio::time::interval(RATE_TICK);
+        loop {
+            tokio::select! {
+                _ = iv.tick() => ticker.tick_rates(),
+                _ = sd.changed() => return,
+            }
+        }
+    }));
+    let api = tokio::net::TcpListener::bind(settings.api)
+        .await
+        .with_context(|| format!("cannot listen for the collector API on {}", settings.api))?;
+    tracing::info!(address = %settings.api, "collector API and /metrics listening");
+    let mut sd = shutdown.clone();
+    axum::serve(api, crate::api::router(collector))
+        .with_graceful_shutdown(async move {
+            let _ = sd.changed().await;
+        })
+        .await
+        .context("collector API")?;
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+/// `fox collector`: the collector of the exchange in `cfg`, until shutdown.
+pub async fn run(cfg: Config, shutdown: watch::Receiver<Option<String>>) -> anyhow::Result<()> {
+    let collector = Collector::new(&cfg);
+    {
+        let st = collector.state();
+        tracing::info!(
+            members = st.map.members().len(),
+            macs = st.map.mac_count(),
+            "fabric collector starting"
+        );
+    }
+    serve(collector, &cfg.collector, shutdown).await
+}
