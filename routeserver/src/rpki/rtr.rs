@@ -64,6 +64,15 @@ impl From<SocketAddr> for RtrCache {
     }
 }
 
+impl From<(&str, u16)> for RtrCache {
+    fn from((host, port): (&str, u16)) -> Self {
+        RtrCache {
+            host: host.to_string(),
+            port,
+        }
+    }
+}
+
 impl FromStr for RtrCache {
     type Err = RtrCacheParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -374,6 +383,10 @@ mod tests {
         assert!("rpki.example.net".parse::<RtrCache>().is_err());
         assert!("::1".parse::<RtrCache>().is_err());
         assert!("h:99999".parse::<RtrCache>().is_err());
+        assert_eq!(
+            RtrCache::from(("rtr.example", 8282)).to_string(),
+            "rtr.example:8282"
+        );
     }
 
     #[test]
