@@ -22,7 +22,7 @@ use ::rpki::rtr::client::Client;
 use ::rpki::rtr::payload::Timing;
 use ::rpki::rtr::State;
 use thiserror::Error;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
@@ -60,6 +60,15 @@ impl From<SocketAddr> for RtrCache {
         RtrCache {
             host: a.ip().to_string(),
             port: a.port(),
+        }
+    }
+}
+
+impl From<(&str, u16)> for RtrCache {
+    fn from((host, port): (&str, u16)) -> Self {
+        RtrCache {
+            host: host.to_string(),
+            port,
         }
     }
 }
@@ -169,8 +178,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for VersionSniffer<S> {
         let before = buf.filled().len();
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = res {
-            let new = buf.filled()[before..].to_vec();
-            self.observe(&new);
+            let this = &mut *self;
+            this.observe(&buf.filled()[before..]);
         }
         res
     }
@@ -282,7 +291,8 @@ impl CacheTask {
             let _ = events.send((idx, CacheEvent::Up { set: set.clone() }));
         });
         let target = CacheTarget::new(kept.set.clone(), on_update);
-        let sniffer = VersionSniffer::new(sock, seen.clone());
+        // The client reads PDUs field by field: buffer to save syscalls.
+        let sniffer = BufReader::with_capacity(64 * 1024, VersionSniffer::new(sock, seen.clone()));
         let mut client = Client::with_initial_version(kept.version, sniffer, target, kept.state);
         info!(cache = %name, version = kept.version, serial = kept.state.map(|s| s.serial().0), "RTR session started");
         let res = client.run().await;
@@ -374,6 +384,10 @@ mod tests {
         assert!("rpki.example.net".parse::<RtrCache>().is_err());
         assert!("::1".parse::<RtrCache>().is_err());
         assert!("h:99999".parse::<RtrCache>().is_err());
+        assert_eq!(
+            RtrCache::from(("rtr.example", 8282)).to_string(),
+            "rtr.example:8282"
+        );
     }
 
     #[test]

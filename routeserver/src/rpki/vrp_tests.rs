@@ -186,3 +186,87 @@ fn entries_are_compact() {
     assert_eq!(std::mem::size_of::<Entry<u32>>(), 12);
     assert_eq!(std::mem::size_of::<Entry<V6>>(), 24);
 }
+
+/// Straight RFC 6811 over a list, as the reference.
+fn naive(covering: &[Vrp], route: &IpNet, origin: Option<Asn>) -> RpkiState {
+    if covering.is_empty() {
+        return NotFound;
+    }
+    let ok = covering
+        .iter()
+        .any(|v| origin.is_some_and(|o| o != 0 && o == v.asn) && route.prefix_len() <= v.max_len);
+    if ok {
+        Valid
+    } else {
+        Invalid
+    }
+}
+
+fn v4_route(r: u64, min: u8, span: u64) -> IpNet {
+    let len = min + (r % span) as u8;
+    let addr = 0x0800_0000u32 | ((r >> 8) as u32 & 0x03ff_ffff); // 8.0.0.0/6
+    IpNet::new(std::net::Ipv4Addr::from(addr).into(), len)
+        .unwrap()
+        .trunc()
+}
+
+fn v6_route(r: u64, min: u8, span: u64) -> IpNet {
+    let len = min + (r % span) as u8;
+    let a6 = (0x2001u128 << 112) | (u128::from(r >> 8) << 56); // 2001::/16
+    IpNet::new(std::net::Ipv6Addr::from(a6).into(), len)
+        .unwrap()
+        .trunc()
+}
+
+#[test]
+fn large_set_with_bucket_index_matches_reference() {
+    // Deterministic pseudo-random VRPs, dense enough that most lengths get
+    // a bucket index, sparse enough that some routes are not covered.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut vrps = Vec::new();
+    for _ in 0..8_000 {
+        let r = next();
+        let asn = (r >> 60) as u32 % 4;
+        let net = v4_route(r, 18, 7); // /18../24
+        let max_len = net.prefix_len() + (r >> 52) as u8 % (33 - net.prefix_len());
+        vrps.push(Vrp::new(net, max_len, asn).unwrap());
+        let r = next();
+        let net6 = v6_route(r, 32, 17); // /32../48
+        let max_len = net6.prefix_len() + (r >> 58) as u8 % 16;
+        vrps.push(Vrp::new(net6, max_len, asn).unwrap());
+    }
+    let s: VrpSet = vrps.iter().copied().collect();
+    assert!(s.v4.index.iter().filter(|(k, _)| *k > 0).count() >= 7);
+    assert!(s.v6.index.iter().filter(|(k, _)| *k > 0).count() >= 10);
+    let mut seen = [0usize; 3];
+    for i in 0..2000 {
+        let r = next();
+        let route = match i % 3 {
+            0 => v4_route(r, 16, 17),
+            1 => v6_route(r, 30, 35),
+            _ => vrps[(r >> 20) as usize % vrps.len()].prefix, // exactly a VRP's prefix
+        };
+        let mut want: Vec<Vrp> = vrps
+            .iter()
+            .filter(|v| v.prefix.contains(&route))
+            .copied()
+            .collect();
+        want.sort();
+        want.dedup();
+        let mut cov = s.covering(&route);
+        cov.sort();
+        assert_eq!(cov, want, "{route}");
+        for origin in [None, Some(0), Some((r >> 60) as u32 % 4)] {
+            let expect = naive(&want, &route, origin);
+            assert_eq!(s.validate(&route, origin), expect, "{route} {origin:?}");
+            seen[expect as usize] += 1;
+        }
+    }
+    assert!(seen.iter().all(|&n| n > 100), "{seen:?}");
+}
