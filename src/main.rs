@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+mod demo;
+
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 
@@ -24,6 +26,16 @@ enum Command {
     Irr {
         #[command(subcommand)]
         command: IrrCommand,
+    },
+    /// The whole system on loopback: two route servers, the collector and four
+    /// simulated members replaying real routes. No root, no external service.
+    Demo {
+        /// Working directory for the generated configuration and data (default: a temporary one).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Write the committed route sample from ../shared/data and exit.
+        #[arg(long, hide = true)]
+        make_sample: Option<PathBuf>,
     },
     /// Announce the routes of MRT files into a BGP session, as a member would.
     Replay(ReplayArgs),
@@ -111,6 +123,14 @@ fn init_logging() {
         .init();
 }
 
+/// Logging for the demo: warnings only, so the tour stays readable
+/// (RUST_LOG overrides).
+fn init_logging_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
 fn load_config(file: &std::path::Path) -> fox_config::Config {
     match fox_config::load(file) {
         Ok(c) => c,
@@ -176,6 +196,12 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        Command::Demo { make_sample: Some(out), .. } => demo::make_sample(&out, 1500),
+        Command::Demo { dir, .. } => {
+            init_logging_quiet();
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async move { demo::run(dir, shutdown_on_signals()).await })
+        }
         Command::Replay(args) => {
             init_logging();
             let rt = tokio::runtime::Runtime::new()?;
