@@ -27,6 +27,7 @@ const TOP_KEYS: &[&str] = &[
     "rpki",
     "irr",
     "members",
+    "looking_glass",
 ];
 
 /// Decodes and checks the whole file; `None` if anything was wrong (see `cx.errors`).
@@ -69,6 +70,13 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
     let members = f
         .req(cx, "members")
         .and_then(|n| decode_members(cx, n, &policy, &all_rs));
+    let looking_glass = f.get("looking_glass").and_then(|n| {
+        crate::looking_glass::decode_looking_glass(
+            cx,
+            n,
+            route_servers.as_deref().unwrap_or_default(),
+        )
+    });
     if !cx.errors.is_empty() {
         return None;
     }
@@ -82,6 +90,7 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         rpki,
         irr,
         members: members?,
+        looking_glass,
         source,
     })
 }

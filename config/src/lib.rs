@@ -6,6 +6,7 @@
 mod build;
 mod decode;
 mod error;
+mod looking_glass;
 mod members;
 mod model;
 mod node;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use looking_glass::{LgSource, LookingGlass, RateLimit};
 pub use model::{
     Blackhole, Config, Connection, Exchange, IrrSources, MacAddr, MaxPrefix, Member, Neighbor,
     PeeringLan, RouteServer, RpkiSources, RtrServer, Site, Speed,

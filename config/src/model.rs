@@ -30,6 +30,8 @@ pub struct Config {
     pub irr: IrrSources,
     /// Members, in file order.
     pub members: Vec<Member>,
+    /// The looking glass, if the file has a `looking_glass:` section.
+    pub looking_glass: Option<crate::looking_glass::LookingGlass>,
     /// The file this configuration was read from.
     pub source: PathBuf,
 }
