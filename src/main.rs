@@ -34,6 +34,12 @@ enum Command {
         #[arg(long, short)]
         name: Option<String>,
     },
+    /// Run the looking glass (web UI and JSON API over the route servers).
+    LookingGlass {
+        /// The exchange's YAML file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -137,6 +143,16 @@ fn main() -> anyhow::Result<()> {
                 let shutdown = shutdown_on_signals();
                 fox_routeserver::server::run(cfg, &name, shutdown).await
             })
+        }
+        Command::LookingGlass { config } => {
+            init_logging();
+            let cfg = load_config(&config);
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async move {
+                let shutdown = shutdown_on_signals();
+                fox_looking_glass::run(cfg, shutdown).await
+            })?;
+            Ok(())
         }
     }
 }
