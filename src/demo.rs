@@ -14,13 +14,18 @@ use fox_routeserver::replay::{self, PeerSelect, ReplayConfig, Speaker};
 use tokio::sync::watch;
 
 /// The simulated members: name, ASN, last octet of their loopback address, site.
-const MEMBERS: [(&str, u32, u8, &str); 4] =
-    [("GSN", 4782, 11, "hsinchu"), ("TANet", 1659, 12, "hsinchu"), ("TWAREN", 7539, 13, "taichung"), ("ASNet", 9264, 14, "tainan")];
+const MEMBERS: [(&str, u32, u8, &str); 4] = [
+    ("GSN", 4782, 11, "hsinchu"),
+    ("TANet", 1659, 12, "hsinchu"),
+    ("TWAREN", 7539, 13, "taichung"),
+    ("ASNet", 9264, 14, "tainan"),
+];
 
 /// The route sample committed in the repository (see configs/demo/README.md for its origin).
 const SAMPLE: &str = "configs/demo/routeviews-sample.mrt.gz";
 /// The larger table used when ../shared/data is present (MIT-licensed derivation of RouteViews data).
-const SHARED: &str = "../shared/data/mrt/derived/routeviews-rib.20140523.0600.first9072prefixes.mrt.gz";
+const SHARED: &str =
+    "../shared/data/mrt/derived/routeviews-rib.20140523.0600.first9072prefixes.mrt.gz";
 
 fn mac(last: u8) -> String {
     format!("02:00:00:00:00:{last:02x}")
@@ -28,12 +33,19 @@ fn mac(last: u8) -> String {
 
 fn find_routes() -> anyhow::Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for candidate in [PathBuf::from(SHARED), root.join(SHARED), PathBuf::from(SAMPLE), root.join(SAMPLE)] {
+    for candidate in [
+        PathBuf::from(SHARED),
+        root.join(SHARED),
+        PathBuf::from(SAMPLE),
+        root.join(SAMPLE),
+    ] {
         if candidate.exists() {
             return Ok(candidate);
         }
     }
-    anyhow::bail!("no route data found: neither {SHARED} nor {SAMPLE} exists (run from the repository)")
+    anyhow::bail!(
+        "no route data found: neither {SHARED} nor {SAMPLE} exists (run from the repository)"
+    )
 }
 
 fn demo_yaml(dir: &Path, vrps: &Path) -> String {
@@ -85,13 +97,18 @@ fn demo_vrps(tables: &[(u32, std::sync::Arc<replay::Prepared>)]) -> String {
             }
         }
     }
-    format!("{{\"metadata\": {{\"note\": \"synthetic VRPs made by fox demo\"}}, \"roas\": [\n{}\n]}}\n", roas.join(",\n"))
+    format!(
+        "{{\"metadata\": {{\"note\": \"synthetic VRPs made by fox demo\"}}, \"roas\": [\n{}\n]}}\n",
+        roas.join(",\n")
+    )
 }
 
 /// Send synthetic sFlow for traffic between the members until `stop`.
 async fn sflow_source(mut stop: watch::Receiver<Option<String>>) {
     use fox_collector::testdata;
-    let Ok(sock) = tokio::net::UdpSocket::bind("127.0.0.1:0").await else { return };
+    let Ok(sock) = tokio::net::UdpSocket::bind("127.0.0.1:0").await else {
+        return;
+    };
     let agent = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 200));
     let mut seq = 0u32;
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -114,8 +131,11 @@ async fn sflow_source(mut stop: watch::Receiver<Option<String>>) {
                 }
             }
         }
-        let samples: Vec<_> =
-            frames.iter().enumerate().map(|(k, f)| testdata::flow_sample(seq * 64 + k as u32, 1024, 1, f, 1400)).collect();
+        let samples: Vec<_> = frames
+            .iter()
+            .enumerate()
+            .map(|(k, f)| testdata::flow_sample(seq * 64 + k as u32, 1024, 1, f, 1400))
+            .collect();
         let dgram = testdata::datagram(agent, seq, samples);
         let _ = sock.send_to(&dgram, "127.0.0.1:6343").await;
     }
@@ -126,21 +146,40 @@ fn mac_bytes(last: u8) -> [u8; 6] {
 }
 
 /// Run the demo until Ctrl-C.
-pub async fn run(dir: Option<PathBuf>, shutdown: watch::Receiver<Option<String>>) -> anyhow::Result<()> {
+pub async fn run(
+    dir: Option<PathBuf>,
+    shutdown: watch::Receiver<Option<String>>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
-    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("fox-demo-{}", std::process::id())));
+    let dir = dir
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("fox-demo-{}", std::process::id())));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let routes = find_routes()?;
     println!("FOX demo: routes from {}", routes.display());
     let table = replay::read_table(&routes, &PeerSelect::All)?;
     // The peers of the file with the most routes stand in for the members.
-    let peers: Vec<IpAddr> = table.peers.iter().take(MEMBERS.len()).map(|p| p.0).collect();
+    let peers: Vec<IpAddr> = table
+        .peers
+        .iter()
+        .take(MEMBERS.len())
+        .map(|p| p.0)
+        .collect();
     drop(table);
     let mut prepared = Vec::new();
     for (k, (name, asn, last, _)) in MEMBERS.iter().enumerate() {
-        let cfg = replay_cfg(&routes, peers.get(k).copied(), *asn, *last, 1179, Ipv4Addr::new(127, 0, 0, 1));
+        let cfg = replay_cfg(
+            &routes,
+            peers.get(k).copied(),
+            *asn,
+            *last,
+            1179,
+            Ipv4Addr::new(127, 0, 0, 1),
+        );
         let p = replay::prepare(&cfg)?;
-        println!("  {name:<7} AS{asn:<5} 127.0.0.{last:<3} {} prefixes", p.prefixes);
+        println!(
+            "  {name:<7} AS{asn:<5} 127.0.0.{last:<3} {} prefixes",
+            p.prefixes
+        );
         prepared.push((*asn, std::sync::Arc::new(p)));
     }
     let vrps = dir.join("vrps.json");
@@ -152,7 +191,11 @@ pub async fn run(dir: Option<PathBuf>, shutdown: watch::Receiver<Option<String>>
     let mut tasks = tokio::task::JoinSet::new();
     for rs in ["rs1", "rs2"] {
         let (c, sd) = (config.clone(), shutdown.clone());
-        tasks.spawn(async move { fox_routeserver::server::run(c, rs, sd).await.with_context(|| format!("route server {rs}")) });
+        tasks.spawn(async move {
+            fox_routeserver::server::run(c, rs, sd)
+                .await
+                .with_context(|| format!("route server {rs}"))
+        });
     }
     {
         let (c, sd) = (config.clone(), shutdown.clone());
@@ -164,7 +207,10 @@ pub async fn run(dir: Option<PathBuf>, shutdown: watch::Receiver<Option<String>>
     // Each member announces its table into both route servers.
     let mut speakers = tokio::task::JoinSet::new();
     for (k, (name, asn, last, _)) in MEMBERS.iter().enumerate() {
-        for (rs, rs_addr) in [("rs1", Ipv4Addr::new(127, 0, 0, 1)), ("rs2", Ipv4Addr::new(127, 0, 0, 2))] {
+        for (rs, rs_addr) in [
+            ("rs1", Ipv4Addr::new(127, 0, 0, 1)),
+            ("rs2", Ipv4Addr::new(127, 0, 0, 2)),
+        ] {
             let cfg = replay_cfg(&routes, peers.get(k).copied(), *asn, *last, 1179, rs_addr);
             let prepared = prepared[k].1.clone();
             let (name, sd) = (name.to_string(), shutdown.clone());
@@ -184,7 +230,12 @@ pub async fn run(dir: Option<PathBuf>, shutdown: watch::Receiver<Option<String>>
                 speaker.announce(&prepared, None, |_| {}).await?;
                 println!("  {name} announced {} prefixes to {rs}", prepared.prefixes);
                 let mut sd2 = sd.clone();
-                speaker.hold_open(async move { let _ = sd2.changed().await; }).await.map_err(|e| anyhow::anyhow!("{name} -> {rs}: {e}"))
+                speaker
+                    .hold_open(async move {
+                        let _ = sd2.changed().await;
+                    })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{name} -> {rs}: {e}"))
             });
         }
     }
@@ -217,7 +268,14 @@ Ctrl-C stops everything.",
     Ok(())
 }
 
-fn replay_cfg(routes: &Path, peer: Option<IpAddr>, asn: u32, last: u8, port: u16, rs: Ipv4Addr) -> ReplayConfig {
+fn replay_cfg(
+    routes: &Path,
+    peer: Option<IpAddr>,
+    asn: u32,
+    last: u8,
+    port: u16,
+    rs: Ipv4Addr,
+) -> ReplayConfig {
     let me = Ipv4Addr::new(127, 0, 0, last);
     ReplayConfig {
         mrt: vec![routes.to_path_buf()],
@@ -249,7 +307,12 @@ pub fn make_sample(out: &Path, per_peer: usize) -> anyhow::Result<()> {
         .find(|p| p.exists())
         .context("the sample is made from ../shared/data, which is not here")?;
     let table = replay::read_table(&src, &PeerSelect::All)?;
-    let peers: Vec<IpAddr> = table.peers.iter().take(MEMBERS.len()).map(|p| p.0).collect();
+    let peers: Vec<IpAddr> = table
+        .peers
+        .iter()
+        .take(MEMBERS.len())
+        .map(|p| p.0)
+        .collect();
     let mut counts = std::collections::HashMap::new();
     let mut enc = MrtRibEncoder::new();
     let file = std::fs::File::open(&src)?;
@@ -263,10 +326,14 @@ pub fn make_sample(out: &Path, per_peer: usize) -> anyhow::Result<()> {
             continue;
         }
         *n += 1;
-        enc.process_elem(&elem).map_err(|e| anyhow::anyhow!("encoding: {e:?}"))?;
+        enc.process_elem(&elem)
+            .map_err(|e| anyhow::anyhow!("encoding: {e:?}"))?;
     }
-    let bytes = enc.export_bytes().map_err(|e| anyhow::anyhow!("encoding: {e:?}"))?;
-    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(out)?, flate2::Compression::best());
+    let bytes = enc
+        .export_bytes()
+        .map_err(|e| anyhow::anyhow!("encoding: {e:?}"))?;
+    let mut gz =
+        flate2::write::GzEncoder::new(std::fs::File::create(out)?, flate2::Compression::best());
     gz.write_all(&bytes)?;
     gz.finish()?;
     Ok(())

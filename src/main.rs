@@ -54,6 +54,12 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Run the looking glass (web UI and JSON API over the route servers).
+    LookingGlass {
+        /// The exchange's YAML file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -128,7 +134,10 @@ fn init_logging() {
 fn init_logging_quiet() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 fn load_config(file: &std::path::Path) -> fox_config::Config {
@@ -196,7 +205,10 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
-        Command::Demo { make_sample: Some(out), .. } => demo::make_sample(&out, 1500),
+        Command::Demo {
+            make_sample: Some(out),
+            ..
+        } => demo::make_sample(&out, 1500),
         Command::Demo { dir, .. } => {
             init_logging_quiet();
             let rt = tokio::runtime::Runtime::new()?;
@@ -226,6 +238,16 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move { fox_collector::run(cfg, shutdown_on_signals()).await })
         }
+        Command::LookingGlass { config } => {
+            init_logging();
+            let cfg = load_config(&config);
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async move {
+                let shutdown = shutdown_on_signals();
+                fox_looking_glass::run(cfg, shutdown).await
+            })?;
+            Ok(())
+        }
     }
 }
 
@@ -235,9 +257,11 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
         None => PeerSelect::All,
         Some(p) => match p.parse::<std::net::IpAddr>() {
             Ok(ip) => PeerSelect::Address(ip),
-            Err(_) => PeerSelect::Asn(p.trim_start_matches("AS").parse().map_err(|_| {
-                anyhow::anyhow!("--peer {p}: neither an address nor an ASN")
-            })?),
+            Err(_) => PeerSelect::Asn(
+                p.trim_start_matches("AS")
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--peer {p}: neither an address nor an ASN"))?,
+            ),
         },
     };
     let v4_source = match a.local_address {
@@ -251,7 +275,10 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
         limit: a.limit,
         local_asn: a.local_as,
         local_address: a.local_address,
-        router_id: a.router_id.or(v4_source).unwrap_or(std::net::Ipv4Addr::new(192, 0, 2, 254)),
+        router_id: a
+            .router_id
+            .or(v4_source)
+            .unwrap_or(std::net::Ipv4Addr::new(192, 0, 2, 254)),
         next_hop_v4: a.next_hop.or(v4_source),
         next_hop_v6: a.next_hop6,
         remote: a.connect,
@@ -261,7 +288,12 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
     };
     let started = std::time::Instant::now();
     let prepared = replay::prepare(&cfg)?;
-    tracing::info!(prefixes = prepared.prefixes, attribute_sets = prepared.groups.len(), seconds = started.elapsed().as_secs_f64(), "routes loaded");
+    tracing::info!(
+        prefixes = prepared.prefixes,
+        attribute_sets = prepared.groups.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "routes loaded"
+    );
     let mut speaker = Speaker::connect(&cfg).await?;
     tracing::info!(peer = %cfg.remote, "session established");
     let sending = std::time::Instant::now();
@@ -275,7 +307,12 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
         })
         .await?;
     let secs = sending.elapsed().as_secs_f64();
-    tracing::info!(sent = prepared.prefixes, seconds = secs, rate = (prepared.prefixes as f64 / secs.max(1e-9)) as u64, "all routes sent");
+    tracing::info!(
+        sent = prepared.prefixes,
+        seconds = secs,
+        rate = (prepared.prefixes as f64 / secs.max(1e-9)) as u64,
+        "all routes sent"
+    );
     if a.exit {
         return Ok(());
     }

@@ -29,6 +29,7 @@ const TOP_KEYS: &[&str] = &[
     "irr",
     "members",
     "collector",
+    "looking_glass",
 ];
 
 /// Decodes and checks the whole file; `None` if anything was wrong (see `cx.errors`).
@@ -76,6 +77,13 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
     let members = f
         .req(cx, "members")
         .and_then(|n| decode_members(cx, n, &policy, &all_rs));
+    let looking_glass = f.get("looking_glass").and_then(|n| {
+        crate::looking_glass::decode_looking_glass(
+            cx,
+            n,
+            route_servers.as_deref().unwrap_or_default(),
+        )
+    });
     if !cx.errors.is_empty() {
         return None;
     }
@@ -90,6 +98,7 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         irr,
         members: members?,
         collector: collector?,
+        looking_glass,
         source,
     })
 }

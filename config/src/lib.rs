@@ -7,6 +7,7 @@ mod build;
 mod collector;
 mod decode;
 mod error;
+mod looking_glass;
 mod members;
 mod model;
 mod node;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 pub use collector::CollectorSettings;
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use looking_glass::{LgSource, LookingGlass, RateLimit};
 pub use model::{
     Blackhole, Config, Connection, Exchange, IrrSources, MacAddr, MaxPrefix, Member, Neighbor,
     PeeringLan, RouteServer, RpkiSources, RtrServer, Site, Speed,

@@ -33,6 +33,8 @@ pub struct Config {
     pub members: Vec<Member>,
     /// The fabric collector's listen and API addresses (defaults when `collector:` is absent).
     pub collector: CollectorSettings,
+    /// The looking glass, if the file has a `looking_glass:` section.
+    pub looking_glass: Option<crate::looking_glass::LookingGlass>,
     /// The file this configuration was read from.
     pub source: PathBuf,
 }

@@ -15,8 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::wire::{
-    self, encode_announcements, encode_end_of_rib, Afi, Capability, Message, NextHop, Notification, Open, PathAttrs,
-    SessionCaps,
+    self, encode_announcements, encode_end_of_rib, Afi, Capability, Message, NextHop, Notification,
+    Open, PathAttrs, SessionCaps,
 };
 pub use mrt::{read_table, MrtAttrs, MrtTable, PeerSelect};
 
@@ -80,7 +80,9 @@ pub fn prepare(cfg: &ReplayConfig) -> Result<Prepared, ReplayError> {
             }
             if !cfg.via.is_empty() {
                 let asns: Vec<u32> = a.as_path.all_asns().collect();
-                let Some(pos) = asns.iter().position(|x| cfg.via.contains(x)) else { continue };
+                let Some(pos) = asns.iter().position(|x| cfg.via.contains(x)) else {
+                    continue;
+                };
                 a.as_path = crate::wire::AsPath::from_sequence(asns[pos..].to_vec());
             }
             let next_hop = match prefix {
@@ -89,7 +91,10 @@ pub fn prepare(cfg: &ReplayConfig) -> Result<Prepared, ReplayError> {
                     None => continue,
                 },
                 IpNet::V6(_) => match cfg.next_hop_v6 {
-                    Some(nh) => NextHop::V6 { global: nh, link_local: None },
+                    Some(nh) => NextHop::V6 {
+                        global: nh,
+                        link_local: None,
+                    },
                     None => continue,
                 },
             };
@@ -184,9 +189,14 @@ async fn read_message(
 impl Speaker {
     /// Connect and bring the session to Established.
     pub async fn connect(cfg: &ReplayConfig) -> Result<Speaker, ReplayError> {
-        let sock = if cfg.remote.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        let sock = if cfg.remote.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
         if let Some(a) = cfg.local_address {
-            sock.bind(SocketAddr::new(a, 0)).map_err(|e| ReplayError::Connect(cfg.remote, e))?;
+            sock.bind(SocketAddr::new(a, 0))
+                .map_err(|e| ReplayError::Connect(cfg.remote, e))?;
         }
         let mut stream = tokio::time::timeout(Duration::from_secs(10), sock.connect(cfg.remote))
             .await
@@ -206,7 +216,10 @@ impl Speaker {
                 Capability::ExtendedMessage,
             ],
         };
-        let pre = SessionCaps { four_octet_as: false, extended_message: false };
+        let pre = SessionCaps {
+            four_octet_as: false,
+            extended_message: false,
+        };
         let mut out = BytesMut::new();
         wire::encode(&Message::Open(open.clone()), &pre, &mut out);
         stream.write_all(&out).await?;
@@ -214,21 +227,45 @@ impl Speaker {
         let theirs = match read_message(&mut stream, &mut buf, &pre).await? {
             Message::Open(o) => o,
             Message::Notification(n) => return Err(ReplayError::Notification(n)),
-            other => return Err(ReplayError::Protocol(format!("expected OPEN, got {other:?}"))),
+            other => {
+                return Err(ReplayError::Protocol(format!(
+                    "expected OPEN, got {other:?}"
+                )))
+            }
         };
-        let four = theirs.capabilities.iter().any(|c| matches!(c, Capability::FourOctetAs(_)));
-        let ext = theirs.capabilities.iter().any(|c| matches!(c, Capability::ExtendedMessage));
-        let caps = SessionCaps { four_octet_as: four, extended_message: ext };
+        let four = theirs
+            .capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::FourOctetAs(_)));
+        let ext = theirs
+            .capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::ExtendedMessage));
+        let caps = SessionCaps {
+            four_octet_as: four,
+            extended_message: ext,
+        };
         out.clear();
         wire::encode(&Message::Keepalive, &caps, &mut out);
         stream.write_all(&out).await?;
         match read_message(&mut stream, &mut buf, &caps).await? {
             Message::Keepalive => {}
             Message::Notification(n) => return Err(ReplayError::Notification(n)),
-            other => return Err(ReplayError::Protocol(format!("expected KEEPALIVE, got {other:?}"))),
+            other => {
+                return Err(ReplayError::Protocol(format!(
+                    "expected KEEPALIVE, got {other:?}"
+                )))
+            }
         }
         let hold = cfg.hold_time.min(theirs.hold_time);
-        Ok(Speaker { stream, caps, hold, buf, last_sent: Instant::now(), received: Default::default() })
+        Ok(Speaker {
+            stream,
+            caps,
+            hold,
+            buf,
+            last_sent: Instant::now(),
+            received: Default::default(),
+        })
     }
 
     /// Announce everything, then End-of-RIB for both families. Calls
@@ -250,7 +287,11 @@ impl Speaker {
                     self.stream.write_all(&out).await?;
                     out.clear();
                     self.last_sent = Instant::now();
-                    progress(Progress { sent, total: prepared.prefixes, received: self.received.len() });
+                    progress(Progress {
+                        sent,
+                        total: prepared.prefixes,
+                        received: self.received.len(),
+                    });
                 }
                 if let Some(r) = rate {
                     let due = Duration::from_secs_f64(sent as f64 / r.max(1) as f64);
@@ -258,7 +299,11 @@ impl Speaker {
                         self.stream.write_all(&out).await?;
                         out.clear();
                         tokio::time::sleep(wait).await;
-                        progress(Progress { sent, total: prepared.prefixes, received: self.received.len() });
+                        progress(Progress {
+                            sent,
+                            total: prepared.prefixes,
+                            received: self.received.len(),
+                        });
                     }
                 }
             }
@@ -267,13 +312,20 @@ impl Speaker {
         encode_end_of_rib(Afi::Ipv6, &mut out);
         self.stream.write_all(&out).await?;
         self.last_sent = Instant::now();
-        progress(Progress { sent, total: prepared.prefixes, received: self.received.len() });
+        progress(Progress {
+            sent,
+            total: prepared.prefixes,
+            received: self.received.len(),
+        });
         Ok(())
     }
 
     /// Keep the session up: answer with KEEPALIVEs, count what the peer
     /// sends, until `until` resolves or the session fails.
-    pub async fn hold_open(&mut self, until: impl std::future::Future<Output = ()>) -> Result<(), ReplayError> {
+    pub async fn hold_open(
+        &mut self,
+        until: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ReplayError> {
         tokio::pin!(until);
         let period = Duration::from_secs((self.hold as u64 / 3).max(1));
         let mut tick = tokio::time::interval(period);

@@ -7,7 +7,9 @@ use std::io::{BufReader, Read};
 use std::net::IpAddr;
 use std::path::Path;
 
-use bgpkit_parser::models::{AsPathSegment, Community, ElemType, MetaCommunity, Origin as MrtOrigin};
+use bgpkit_parser::models::{
+    AsPathSegment, Community, ElemType, MetaCommunity, Origin as MrtOrigin,
+};
 use bgpkit_parser::BgpkitParser;
 use ipnet::IpNet;
 
@@ -17,7 +19,10 @@ use crate::wire::{AsPath, AsSegment, Asn, LargeCommunity, Origin};
 #[derive(Debug, thiserror::Error)]
 pub enum MrtError {
     #[error("{path}: {source}")]
-    Open { path: String, source: std::io::Error },
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// The attributes of one route as the file carries them (the next hop is
@@ -57,7 +62,10 @@ pub struct MrtTable {
 }
 
 fn open(path: &Path) -> Result<Box<dyn Read + Send>, MrtError> {
-    let f = File::open(path).map_err(|e| MrtError::Open { path: path.display().to_string(), source: e })?;
+    let f = File::open(path).map_err(|e| MrtError::Open {
+        path: path.display().to_string(),
+        source: e,
+    })?;
     let r = BufReader::new(f);
     let name = path.to_string_lossy();
     Ok(if name.ends_with(".gz") {
@@ -74,12 +82,18 @@ fn convert(elem: &bgpkit_parser::BgpElem) -> MrtAttrs {
     if let Some(p) = &elem.as_path {
         for seg in p.iter_segments() {
             segments.push(match seg {
-                AsPathSegment::AsSequence(v) => AsSegment::Sequence(v.iter().map(|a| u32::from(*a)).collect()),
-                AsPathSegment::AsSet(v) => AsSegment::Set(v.iter().map(|a| u32::from(*a)).collect()),
+                AsPathSegment::AsSequence(v) => {
+                    AsSegment::Sequence(v.iter().map(|a| u32::from(*a)).collect())
+                }
+                AsPathSegment::AsSet(v) => {
+                    AsSegment::Set(v.iter().map(|a| u32::from(*a)).collect())
+                }
                 AsPathSegment::ConfedSequence(v) => {
                     AsSegment::ConfedSequence(v.iter().map(|a| u32::from(*a)).collect())
                 }
-                AsPathSegment::ConfedSet(v) => AsSegment::ConfedSet(v.iter().map(|a| u32::from(*a)).collect()),
+                AsPathSegment::ConfedSet(v) => {
+                    AsSegment::ConfedSet(v.iter().map(|a| u32::from(*a)).collect())
+                }
             });
         }
     }
@@ -87,7 +101,9 @@ fn convert(elem: &bgpkit_parser::BgpElem) -> MrtAttrs {
     let mut large = Vec::new();
     for c in elem.communities.iter().flatten() {
         match c {
-            MetaCommunity::Plain(Community::Custom(asn, v)) => communities.push((u32::from(*asn) << 16) | u32::from(*v)),
+            MetaCommunity::Plain(Community::Custom(asn, v)) => {
+                communities.push((u32::from(*asn) << 16) | u32::from(*v))
+            }
             MetaCommunity::Plain(Community::NoExport) => communities.push(0xFFFF_FF01),
             MetaCommunity::Plain(Community::NoAdvertise) => communities.push(0xFFFF_FF02),
             MetaCommunity::Plain(Community::NoExportSubConfed) => communities.push(0xFFFF_FF03),
@@ -157,8 +173,18 @@ pub fn read_table(path: &Path, select: &PeerSelect) -> Result<MrtTable, MrtError
             }
         }
     }
-    let routes = order.into_iter().filter_map(|p| state.remove(&p).flatten().map(|a| (p, a))).collect();
-    let mut peers: Vec<(IpAddr, Asn, usize)> = peers.into_iter().map(|((ip, asn), n)| (ip, asn, n)).collect();
+    let routes = order
+        .into_iter()
+        .filter_map(|p| state.remove(&p).flatten().map(|a| (p, a)))
+        .collect();
+    let mut peers: Vec<(IpAddr, Asn, usize)> = peers
+        .into_iter()
+        .map(|((ip, asn), n)| (ip, asn, n))
+        .collect();
     peers.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-    Ok(MrtTable { routes, elements, peers })
+    Ok(MrtTable {
+        routes,
+        elements,
+        peers,
+    })
 }
