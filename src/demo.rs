@@ -63,6 +63,7 @@ policy: {{ rpki: true, irr: false, transit_free: false }}\n\
 blackhole: {{ next_hop_ipv4: 127.0.0.66 }}\n\
 rpki: {{ files: [\"{vrps}\"] }}\n\
 collector: {{ sflow_listen: [\"127.0.0.1:6343\"], api: \"127.0.0.1:8190\" }}\n\
+looking_glass: {{ listen: \"127.0.0.1:8080\", collectors: [ {{ name: collector, url: \"http://127.0.0.1:8190\" }} ] }}\n\
 members:\n",
         data = dir.join("data").display(),
         vrps = vrps.display()
@@ -87,11 +88,14 @@ fn demo_vrps(tables: &[(u32, std::sync::Arc<replay::Prepared>)]) -> String {
             let origin = attrs.as_path.origin_asn().unwrap_or(*asn);
             for p in prefixes {
                 n += 1;
-                let roa_asn = if n % 40 == 0 { 64511 } else { origin };
-                if n % 4 == 0 || n % 40 == 0 {
+                // Every 5th prefix gets a ROA for its origin (VALID, and its
+                // more-specifics up to /24 too); every 50th one for another AS
+                // (INVALID, filtered with reason 13).
+                let roa_asn = if n % 50 == 0 { 64511 } else { origin };
+                if n % 5 == 0 {
                     roas.push(format!(
                         "{{\"asn\": \"AS{roa_asn}\", \"prefix\": \"{p}\", \"maxLength\": {}, \"ta\": \"demo\"}}",
-                        p.prefix_len()
+                        p.prefix_len().max(24)
                     ));
                 }
             }
@@ -201,6 +205,10 @@ pub async fn run(
         let (c, sd) = (config.clone(), shutdown.clone());
         tasks.spawn(async move { fox_collector::run(c, sd).await.context("collector") });
     }
+    {
+        let (c, sd) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move { fox_looking_glass::run(c, sd).await.context("looking glass") });
+    }
     tokio::spawn(sflow_source(shutdown.clone()));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -242,6 +250,7 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(2)).await;
     println!(
         "\nFOX demo ready after {:.1} s (working directory {}).\n\
+Looking glass   http://127.0.0.1:8080/\n\
 Route servers   rs1 http://127.0.0.1:8180/api/v1/status   rs2 http://127.0.0.1:8181/api/v1/status\n\
 Neighbours      http://127.0.0.1:8180/api/v1/neighbors\n\
 Filtered routes http://127.0.0.1:8180/api/v1/neighbors/127.0.0.12/routes/filtered   (reasons with Euro-IX codes)\n\

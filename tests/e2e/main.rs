@@ -16,6 +16,7 @@
 //! cache failover) and `fox_communities` (announcement control, graceful shutdown, blackholing).
 
 mod bird;
+mod demo;
 mod fixture;
 mod frr;
 mod gobgp;
