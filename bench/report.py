@@ -20,7 +20,7 @@ DESC = {
 
 
 def med(runs, key):
-    v = [r[key] for r in runs if r["ok"] and r[key] is not None]
+    v = [r[key] for r in runs if r["ok"] and r.get(key) is not None]
     return statistics.median(v) if v else None
 
 
@@ -32,11 +32,11 @@ def ratio(v, b):
     return "" if v is None or not b else f" ({v / b:.2f}x)"
 
 
-print("| scenario | route server | ok runs | paths | convergence s | RS CPU s | peak RSS MiB | bytes/path |")
-print("|---|---|---|---|---|---|---|---|")
+print("| scenario | route server | ok runs | paths | convergence s | RS CPU s | RS CPU settled s | peak RSS MiB | bytes/path |")
+print("|---|---|---|---|---|---|---|---|---|")
 for sc in order_sc:
     base = [r for r in rows if r["scenario"] == sc and r["rs"] == BASE]
-    b = {k: med(base, k) for k in ("convergence_s", "rs_cpu_s", "peak_rss_mib", "bytes_per_path")}
+    b = {k: med(base, k) for k in ("convergence_s", "rs_cpu_s", "rs_cpu_settled_s", "peak_rss_mib", "bytes_per_path")}
     for rs in order_rs:
         runs = [r for r in rows if r["scenario"] == sc and r["rs"] == rs]
         if not runs:
@@ -46,6 +46,7 @@ for sc in order_sc:
         cells = [
             fmt(m["convergence_s"]) + ratio(m["convergence_s"], b["convergence_s"]),
             fmt(m["rs_cpu_s"]) + ratio(m["rs_cpu_s"], b["rs_cpu_s"]),
+            fmt(m.get("rs_cpu_settled_s")) + ratio(m.get("rs_cpu_settled_s"), b.get("rs_cpu_settled_s")),
             fmt(m["peak_rss_mib"], 0) + ratio(m["peak_rss_mib"], b["peak_rss_mib"]),
             fmt(m["bytes_per_path"], 0) + ratio(m["bytes_per_path"], b["bytes_per_path"]),
         ]

@@ -318,15 +318,24 @@ run_one() { # run_one <scenario> <rs> <run>
     # server's CPU is read then (its peak RSS is VmHWM, which the kernel keeps).
     local status=0
     wait "$sink" || status=$?
-    local cpu1 hwm
+    local cpu1 hwm cpu2 prev
     cpu1=$(rs_cpu)
+    # Work left after the receivers are full (exports to the senders): CPU once it stops
+    # moving for 1 s (at most 30 s).
+    cpu2=$cpu1 prev=-1
+    for _ in $(seq 1 30); do
+        [ "$cpu2" = "$prev" ] && break
+        prev=$cpu2
+        sleep 1
+        cpu2=$(rs_cpu)
+    done
     hwm=$(rs_mem VmHWM)
     kill -TERM "$blaster" 2>/dev/null || true
     wait "$blaster" 2>/dev/null || true
     stop_rs
-    python3 - "$dir" "$sc" "$kind" "$run" "$expect" "$paths" "$cpu0" "$cpu1" "$rss0" "$hwm" "$status" >>"$RESULTS" <<'EOF'
+    python3 - "$dir" "$sc" "$kind" "$run" "$expect" "$paths" "$cpu0" "$cpu1" "$rss0" "$hwm" "$status" "$cpu2" >>"$RESULTS" <<'EOF'
 import json, sys
-d, sc, kind, run, expect, paths, cpu0, cpu1, rss0, hwm, status = sys.argv[1:]
+d, sc, kind, run, expect, paths, cpu0, cpu1, rss0, hwm, status, cpu2 = sys.argv[1:]
 def last(path, event):
     try:
         for line in reversed(open(path).read().splitlines()):
@@ -347,6 +356,7 @@ print(json.dumps({
     "scenario": sc, "rs": kind, "run": int(run), "ok": ok, "expect": int(expect),
     "paths": paths, "convergence_s": conv, "stream_s": stream,
     "rs_cpu_s": round(float(cpu1) - float(cpu0), 3),
+    "rs_cpu_settled_s": round(float(cpu2) - float(cpu0), 3),
     "peak_rss_mib": round(int(hwm) / 1024, 1), "empty_rss_mib": round(int(rss0) / 1024, 1),
     "bytes_per_path": round((int(hwm) - int(rss0)) * 1024 / paths) if paths else None,
     "counts": [s.get("count") for s in sink.get("sessions", [])],
