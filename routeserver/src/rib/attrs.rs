@@ -1,15 +1,16 @@
 //! Interned path attributes: every prefix announced with the same
 //! attributes shares one `Arc<PathAttrs>`, so memory follows distinct paths.
 
-use std::collections::HashSet;
 use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
 
 use crate::wire::PathAttrs;
 
 /// The set of attribute values in use. Lookups hash the attributes once.
 #[derive(Default)]
 pub struct AttrInterner {
-    set: HashSet<Arc<PathAttrs>>,
+    set: FxHashSet<Arc<PathAttrs>>,
     inserts_since_gc: usize,
 }
 

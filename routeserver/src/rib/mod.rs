@@ -49,17 +49,35 @@ pub struct OutRoute {
     pub blackhole: bool,
 }
 
-/// Changes for one member, sent from the RIB to that member's writer.
+/// One change for one member, in the order the RIB decided it.
+#[derive(Clone, Debug)]
+pub enum OutChange {
+    Announce(OutRoute),
+    Withdraw(IpNet),
+}
+
+impl OutChange {
+    /// The prefix the change is about.
+    pub fn prefix(&self) -> IpNet {
+        match self {
+            OutChange::Announce(r) => r.prefix,
+            OutChange::Withdraw(p) => *p,
+        }
+    }
+}
+
+/// Changes for one member, sent from the RIB to that member's writer. The
+/// order matters: a prefix announced and then withdrawn within one batch
+/// must end withdrawn.
 #[derive(Debug, Default)]
 pub struct OutBatch {
-    pub announce: Vec<OutRoute>,
-    pub withdraw: Vec<IpNet>,
+    pub changes: Vec<OutChange>,
     pub end_of_rib: Vec<Afi>,
 }
 
 impl OutBatch {
     fn is_empty(&self) -> bool {
-        self.announce.is_empty() && self.withdraw.is_empty() && self.end_of_rib.is_empty()
+        self.changes.is_empty() && self.end_of_rib.is_empty()
     }
 }
 
@@ -99,7 +117,7 @@ impl OutQueue {
 
     /// Queue a batch; returns the routes now waiting.
     fn send(&self, b: OutBatch) -> usize {
-        let n = b.announce.len() + b.withdraw.len();
+        let n = b.changes.len();
         let total = self.queued.fetch_add(n, Ordering::Relaxed) + n;
         let _ = self.tx.send(b);
         total
@@ -108,8 +126,7 @@ impl OutQueue {
 
 impl OutReceiver {
     fn taken(&self, b: &OutBatch) {
-        self.queued
-            .fetch_sub(b.announce.len() + b.withdraw.len(), Ordering::Relaxed);
+        self.queued.fetch_sub(b.changes.len(), Ordering::Relaxed);
     }
 
     /// The next batch, waiting for one.
@@ -619,14 +636,14 @@ impl Rib {
             }
             let batch = &mut pending[t as usize];
             match sel {
-                Some(p) => batch.announce.push(OutRoute {
+                Some(p) => batch.changes.push(OutChange::Announce(OutRoute {
                     prefix,
                     attrs: p.attrs.clone(),
                     rpki: p.verdict.rpki,
                     irr: p.verdict.irr,
                     blackhole: p.verdict.blackhole,
-                }),
-                None => batch.withdraw.push(prefix),
+                })),
+                None => batch.changes.push(OutChange::Withdraw(prefix)),
             }
             let adv = &mut peers[t as usize].advertised[i];
             match (scratch[n].is_some(), k.is_some()) {
@@ -662,14 +679,14 @@ impl Rib {
             let g = global_best(paths, peers);
             if let Some(p) = select(paths, g, peers, t, export, afi) {
                 count[afi as usize] += 1;
-                batch.announce.push(OutRoute {
+                batch.changes.push(OutChange::Announce(OutRoute {
                     prefix,
                     attrs: p.attrs.clone(),
                     rpki: p.verdict.rpki,
                     irr: p.verdict.irr,
                     blackhole: p.verdict.blackhole,
-                });
-                if batch.announce.len() >= 8192 {
+                }));
+                if batch.changes.len() >= 8192 {
                     if let Some(out) = &t.out {
                         let _ = out.send(std::mem::take(&mut batch));
                     }

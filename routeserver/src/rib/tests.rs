@@ -115,14 +115,20 @@ fn drain(m: &mut Member) -> (Vec<(IpNet, u32, PathAttrs)>, Vec<IpNet>) {
     let mut ann = Vec::new();
     let mut wd = Vec::new();
     while let Some(b) = m.out.try_recv() {
-        for r in b.announce {
+        for c in b.changes {
+            let r = match c {
+                OutChange::Announce(r) => r,
+                OutChange::Withdraw(p) => {
+                    wd.push(p);
+                    continue;
+                }
+            };
             ann.push((
                 r.prefix,
                 r.attrs.as_path.first_asn().unwrap_or(0),
                 (*r.attrs).clone(),
             ));
         }
-        wd.extend(b.withdraw);
     }
     (ann, wd)
 }
@@ -239,7 +245,7 @@ fn new_member_gets_full_table_and_end_of_rib() {
     let b = out.try_recv().unwrap();
     assert_eq!(out.queued(), 0);
     assert_eq!(
-        b.announce.len(),
+        b.changes.len(),
         1,
         "IPv6 not negotiated: only the IPv4 route"
     );
@@ -337,4 +343,41 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
     );
     let (_, wd) = drain(&mut m[1]);
     assert_eq!(wd, vec!["163.13.0.0/16".parse::<IpNet>().unwrap()]);
+}
+
+#[test]
+fn announce_then_withdraw_before_a_flush_keeps_the_order() {
+    let (mut rib, mut m) = setup(&[1659, 7539]);
+    let a = attrs(vec![1659], [192, 0, 2, 10], vec![]);
+    let up = Update {
+        announced: vec![(a, vec!["140.112.0.0/16".parse().unwrap()])],
+        ..Update::default()
+    };
+    let down = Update {
+        withdrawn: vec!["140.112.0.0/16".parse().unwrap()],
+        ..Update::default()
+    };
+    rib.handle(RibMsg::Update {
+        peer: 0,
+        update: up,
+        received: Instant::now(),
+    });
+    rib.handle(RibMsg::Update {
+        peer: 0,
+        update: down,
+        received: Instant::now(),
+    });
+    rib.flush();
+    let b = m[1].out.try_recv().unwrap();
+    let kinds: Vec<bool> = b
+        .changes
+        .iter()
+        .map(|c| matches!(c, OutChange::Announce(_)))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![true, false],
+        "the withdrawal comes after the announcement"
+    );
+    assert_eq!(rib.peers()[1].advertised, [0, 0]);
 }

@@ -2,7 +2,7 @@
 //! UPDATEs for one member (export attributes applied, prefixes sharing
 //! attributes packed together) and sends KEEPALIVEs.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::conn::{MsgWriter, SessionError};
 use crate::policy::verdict::{IrrTag, RpkiTag};
 use crate::rib::export::{export_attrs, needs_rewrite, ExportConfig};
-use crate::rib::{OutBatch, OutReceiver, OutRoute};
+use crate::rib::{OutBatch, OutChange, OutReceiver, OutRoute};
 use crate::wire::{self, Afi, Message, Notification, PathAttrs, SessionCaps};
 
 /// Commands for the writer that jump the queue of route changes.
@@ -80,7 +80,7 @@ pub async fn run_writer(
     let mut cache = ExportCache {
         cfg: export,
         dst: dst_asn,
-        map: HashMap::new(),
+        map: HashMap::default(),
     };
     let period = keepalive.unwrap_or(Duration::from_secs(3600 * 24));
     let mut ka = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -130,28 +130,22 @@ async fn write_batches(
     batches: Vec<OutBatch>,
     counters: &WriterCounters,
 ) -> std::io::Result<()> {
-    // Final state per prefix, in first-seen order.
-    let mut order: Vec<IpNet> = Vec::new();
-    let mut last: HashMap<IpNet, Option<OutRoute>> = HashMap::new();
+    // Final state per prefix, in first-seen order; later changes win.
+    let mut index: HashMap<IpNet, usize> = HashMap::default();
+    let mut finals: Vec<(IpNet, Option<OutRoute>)> = Vec::new();
     let mut eors: Vec<Afi> = Vec::new();
-    let single = batches.len() == 1;
     for b in batches {
-        if single && b.withdraw.is_empty() {
-            // Common case: one batch of announcements, no duplicates to fold.
-            for r in b.announce {
-                order.push(r.prefix);
-                last.insert(r.prefix, Some(r));
-            }
-        } else {
-            for p in b.withdraw {
-                if last.insert(p, None).is_none() {
-                    order.push(p);
-                }
-            }
-            for r in b.announce {
-                let p = r.prefix;
-                if last.insert(p, Some(r)).is_none() {
-                    order.push(p);
+        for c in b.changes {
+            let p = c.prefix();
+            let v = match c {
+                OutChange::Announce(r) => Some(r),
+                OutChange::Withdraw(_) => None,
+            };
+            match index.entry(p) {
+                std::collections::hash_map::Entry::Occupied(e) => finals[*e.get()].1 = v,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(finals.len());
+                    finals.push((p, v));
                 }
             }
         }
@@ -159,10 +153,10 @@ async fn write_batches(
     }
     let mut withdraw_v4 = Vec::new();
     let mut withdraw_v6 = Vec::new();
-    let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<IpNet>)> = HashMap::new();
+    let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<IpNet>)> = HashMap::default();
     let mut group_order: Vec<usize> = Vec::new();
-    for p in order {
-        match last.remove(&p).flatten() {
+    for (p, v) in finals {
+        match v {
             None => match p {
                 IpNet::V4(_) => withdraw_v4.push(p),
                 IpNet::V6(_) => withdraw_v6.push(p),
