@@ -4,6 +4,7 @@
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
+use crate::policy::verdict::RpkiTag;
 use crate::rib::peers::PeerState;
 
 /// Every metric the route server exports.
@@ -20,6 +21,8 @@ pub struct Metrics {
     pub prefixes_accepted: IntGaugeVec,
     pub prefixes_filtered: IntGaugeVec,
     pub prefixes_advertised: IntGaugeVec,
+    pub routes_filtered_by_reason: IntGaugeVec,
+    pub routes_rpki: IntGaugeVec,
     pub update_seconds: Histogram,
     pub revalidation_seconds: Histogram,
     pub rib_prefixes: IntGauge,
@@ -96,6 +99,8 @@ impl Metrics {
             prefixes_accepted: gauge_vec(&r, "fox_bgp_prefixes_accepted", "Prefixes accepted by the import policy", AFI_LABELS),
             prefixes_filtered: gauge_vec(&r, "fox_bgp_prefixes_filtered", "Prefixes filtered by the import policy", AFI_LABELS),
             prefixes_advertised: gauge_vec(&r, "fox_bgp_prefixes_advertised", "Prefixes advertised to the member", AFI_LABELS),
+            routes_filtered_by_reason: gauge_vec(&r, "fox_bgp_routes_filtered_by_reason", "Routes from the member filtered, by reason (a route may count under several)", &["member", "asn", "neighbor", "reason", "code"]),
+            routes_rpki: gauge_vec(&r, "fox_bgp_routes_rpki", "Routes from the member by RPKI origin validation state", &["member", "asn", "neighbor", "state"]),
             connections_refused: counter_vec(&r, "fox_bgp_connections_refused_total", "TCP connections refused (unknown source address)", &["reason"]),
             update_seconds,
             revalidation_seconds,
@@ -124,6 +129,21 @@ impl Metrics {
             self.prefixes_advertised
                 .with_label_values(&l)
                 .set(st.advertised[i] as i64);
+        }
+        for r in crate::policy::reasons::ALL_REASONS {
+            let n = st.by_reason[r as usize];
+            let code = r.code().to_string();
+            let l = [&*st.stat.member, asn.as_str(), addr.as_str(), r.name(), code.as_str()];
+            // Only reasons that occur for this member, to keep the series few.
+            if n > 0 {
+                self.routes_filtered_by_reason.with_label_values(&l).set(n as i64);
+            } else {
+                let _ = self.routes_filtered_by_reason.remove_label_values(&l);
+            }
+        }
+        for state in [RpkiTag::NotChecked, RpkiTag::Valid, RpkiTag::NotFound, RpkiTag::Invalid] {
+            let l = [&*st.stat.member, asn.as_str(), addr.as_str(), state.as_str()];
+            self.routes_rpki.with_label_values(&l).set(st.by_rpki[state as usize] as i64);
         }
     }
 

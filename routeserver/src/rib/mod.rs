@@ -609,6 +609,7 @@ impl Rib {
             if old.verdict.accepted() {
                 st.accepted[i] -= 1;
             }
+            st.count_verdict(&old.verdict, false);
         }
         match (pos, new) {
             (Some(pos), Some(p)) => paths[pos] = p,
@@ -623,6 +624,7 @@ impl Rib {
             if p.verdict.accepted() {
                 st.accepted[i] += 1;
             }
+            st.count_verdict(&p.verdict, true);
         }
         // What every established member must receive after the change.
         let paths = &table.get(&prefix).map(|v| v.as_slice()).unwrap_or(&[]);

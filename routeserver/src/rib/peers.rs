@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::{OutQueue, PeerCtl, PeerId};
 use crate::irr::MemberIrr;
+use crate::policy::verdict::Verdict;
 use crate::policy::PeerPolicy;
 use crate::wire::Asn;
 
@@ -48,6 +49,10 @@ pub struct PeerState {
     pub max_prefix_hit: bool,
     /// Closed for not reading its updates.
     pub stuck: bool,
+    /// Paths held from this peer, per filter reason (index `Reason as usize`).
+    pub by_reason: [usize; 16],
+    /// Paths held from this peer, per RPKI state (index `RpkiTag as usize`).
+    pub by_rpki: [usize; 4],
 }
 
 impl PeerState {
@@ -67,7 +72,25 @@ impl PeerState {
             advertised: [0, 0],
             max_prefix_hit: false,
             stuck: false,
+            by_reason: [0; 16],
+            by_rpki: [0; 4],
         }
+    }
+
+    /// Count a path's verdict in (`add`) or out of the per-reason and
+    /// per-RPKI-state tallies.
+    pub fn count_verdict(&mut self, v: &Verdict, add: bool) {
+        let bump = |n: &mut usize| {
+            if add {
+                *n += 1
+            } else {
+                *n = n.saturating_sub(1)
+            }
+        };
+        for r in v.reasons.iter() {
+            bump(&mut self.by_reason[r as usize]);
+        }
+        bump(&mut self.by_rpki[v.rpki as usize]);
     }
 
     /// Paths filtered by the import policy, per AFI.
