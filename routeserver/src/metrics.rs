@@ -133,17 +133,37 @@ impl Metrics {
         for r in crate::policy::reasons::ALL_REASONS {
             let n = st.by_reason[r as usize];
             let code = r.code().to_string();
-            let l = [&*st.stat.member, asn.as_str(), addr.as_str(), r.name(), code.as_str()];
+            let l = [
+                &*st.stat.member,
+                asn.as_str(),
+                addr.as_str(),
+                r.name(),
+                code.as_str(),
+            ];
             // Only reasons that occur for this member, to keep the series few.
             if n > 0 {
-                self.routes_filtered_by_reason.with_label_values(&l).set(n as i64);
+                self.routes_filtered_by_reason
+                    .with_label_values(&l)
+                    .set(n as i64);
             } else {
                 let _ = self.routes_filtered_by_reason.remove_label_values(&l);
             }
         }
-        for state in [RpkiTag::NotChecked, RpkiTag::Valid, RpkiTag::NotFound, RpkiTag::Invalid] {
-            let l = [&*st.stat.member, asn.as_str(), addr.as_str(), state.as_str()];
-            self.routes_rpki.with_label_values(&l).set(st.by_rpki[state as usize] as i64);
+        for state in [
+            RpkiTag::NotChecked,
+            RpkiTag::Valid,
+            RpkiTag::NotFound,
+            RpkiTag::Invalid,
+        ] {
+            let l = [
+                &*st.stat.member,
+                asn.as_str(),
+                addr.as_str(),
+                state.as_str(),
+            ];
+            self.routes_rpki
+                .with_label_values(&l)
+                .set(st.by_rpki[state as usize] as i64);
         }
     }
 

@@ -385,16 +385,33 @@ fn announce_then_withdraw_before_a_flush_keeps_the_order() {
 #[test]
 fn metrics_count_filtered_routes_by_reason_and_rpki_state() {
     let (mut rib, _m) = setup(&[1659, 7539]);
-    announce(&mut rib, 0, attrs(vec![1659, 64512], [192, 0, 2, 10], vec![]), &["1.0.0.0/24", "10.0.0.0/8"]);
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659, 64512], [192, 0, 2, 10], vec![]),
+        &["1.0.0.0/24", "10.0.0.0/8"],
+    );
     let st = &rib.peers()[0];
-    assert_eq!(st.by_reason[crate::policy::reasons::Reason::BogonAsn as usize], 2);
-    assert_eq!(st.by_reason[crate::policy::reasons::Reason::BogonPrefix as usize], 1);
-    assert_eq!(st.by_rpki[crate::policy::verdict::RpkiTag::NotChecked as usize], 2);
+    assert_eq!(
+        st.by_reason[crate::policy::reasons::Reason::BogonAsn as usize],
+        2
+    );
+    assert_eq!(
+        st.by_reason[crate::policy::reasons::Reason::BogonPrefix as usize],
+        1
+    );
+    assert_eq!(
+        st.by_rpki[crate::policy::verdict::RpkiTag::NotChecked as usize],
+        2
+    );
     rib.publish_counters();
     let text = rib.metrics.render();
     assert!(text.contains("fox_bgp_routes_filtered_by_reason{asn=\"1659\",code=\"4\",member=\"m1659\",neighbor=\"192.0.2.10\",reason=\"bogon-asn\"} 2"), "{text}");
     withdraw(&mut rib, 0, &["1.0.0.0/24", "10.0.0.0/8"]);
     rib.publish_counters();
     let text = rib.metrics.render();
-    assert!(!text.contains("reason=\"bogon-asn\""), "series removed when no route has the reason");
+    assert!(
+        !text.contains("reason=\"bogon-asn\""),
+        "series removed when no route has the reason"
+    );
 }
