@@ -165,6 +165,20 @@ async fn rpki_counts(st: &AppState, src: &crate::source::Source, nbrs: &[Value])
     for k in ["valid", "invalid", "not-found", "not-checked"] {
         counts.insert(k.into(), 0);
     }
+    // Route servers that report per-neighbour RPKI counts save the scan.
+    if !nbrs.is_empty() && nbrs.iter().all(|n| n["routes"]["rpki"].is_object()) {
+        let mut total = 0u64;
+        for n in nbrs {
+            if let Some(m) = n["routes"]["rpki"].as_object() {
+                for (k, v) in m {
+                    let v = v.as_u64().unwrap_or(0);
+                    *counts.entry(k.clone()).or_default() += v;
+                    total += v;
+                }
+            }
+        }
+        return json!({ "counts": counts, "routes_counted": total, "complete": true });
+    }
     let mut seen = 0usize;
     let mut complete = true;
     'outer: for n in nbrs {

@@ -13,7 +13,7 @@ use crate::netns::{can_run, Lab};
 /// GET a URL inside namespace `ns` with curl; the body if the status is 200.
 fn get(ns: &str, url: &str) -> Result<String> {
     let out = Command::new("ip")
-        .args(["netns", "exec", ns, "curl", "-s", "-f", "-m", "5", url])
+        .args(["netns", "exec", ns, "curl", "-s", "-f", "-m", "30", url])
         .output()
         .context("running curl")?;
     if !out.status.success() {

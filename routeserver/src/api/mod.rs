@@ -162,6 +162,7 @@ async fn neighbor_list(st: &ApiState) -> Result<Vec<serde_json::Value>, ApiError
                     "received": c.received, "accepted": c.accepted,
                     "filtered": c.filtered, "advertised": c.advertised,
                     "max_prefix_reached": c.max_prefix_reached,
+                    "rpki": c.rpki,
                 })),
             })
         })

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{afi_of, eligible, global_best, select, Path, PeerId, Rib};
 use crate::policy::reasons::Reason;
+use crate::policy::verdict::RpkiTag;
 use crate::wire::{AsSegment, NextHop, PathAttrs};
 
 /// Which routes of a neighbour.
@@ -78,6 +79,8 @@ pub struct PeerCounts {
     pub filtered: AfiCounts,
     pub advertised: AfiCounts,
     pub max_prefix_reached: bool,
+    /// Paths from this neighbour by RPKI state ("valid", "invalid", "not-found", "not-checked").
+    pub rpki: std::collections::BTreeMap<&'static str, usize>,
 }
 
 /// A count per address family.
@@ -309,6 +312,15 @@ impl Rib {
                     filtered: st.filtered().into(),
                     advertised: st.advertised.into(),
                     max_prefix_reached: st.max_prefix_hit,
+                    rpki: [
+                        RpkiTag::Valid,
+                        RpkiTag::Invalid,
+                        RpkiTag::NotFound,
+                        RpkiTag::NotChecked,
+                    ]
+                    .into_iter()
+                    .map(|t| (t.as_str(), st.by_rpki[t as usize]))
+                    .collect(),
                 })
                 .collect(),
         }
