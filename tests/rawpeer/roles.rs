@@ -213,6 +213,62 @@ async fn role_otc_from_a_member_is_filtered_and_otc_is_added_on_export() -> Resu
             .await?,
         "the clean route is accepted"
     );
+    // The MRT dump of the RIB holds both paths as received, the filtered
+    // leak with its OTC, the clean one without.
+    let mut seen = mrt_paths(&fox).await?;
+    seen.sort();
+    let a_ip = std::net::IpAddr::V4(a_addr);
+    ensure!(
+        seen == [
+            (IpNet::V4(leak), a_ip, A.asn, Some(17716)),
+            (IpNet::V4(clean), a_ip, A.asn, None)
+        ],
+        "MRT dump: {seen:?}"
+    );
     let mut fox = fox;
     fox.assert_alive().await
+}
+
+/// `GET /api/v1/mrt`, read back with bgpkit-parser: (prefix, peer, peer
+/// ASN, OTC) of every path.
+async fn mrt_paths(fox: &Fox) -> Result<Vec<(IpNet, std::net::IpAddr, u32, Option<u32>)>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fetch = async {
+        let mut s = tokio::net::TcpStream::connect(fox.api).await?;
+        let req = format!(
+            "GET /api/v1/mrt HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            fox.api
+        );
+        s.write_all(req.as_bytes()).await?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await?;
+        Ok::<_, std::io::Error>(raw)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(10), fetch)
+        .await
+        .map_err(|_| anyhow!("GET /api/v1/mrt timed out"))??;
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow!("no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    ensure!(head.starts_with("http/1.1 200"), "GET /api/v1/mrt: {head}");
+    ensure!(
+        !head.contains("transfer-encoding: chunked"),
+        "unexpected chunked body"
+    );
+    let body = raw[end + 4..].to_vec();
+    Ok(
+        bgpkit_parser::BgpkitParser::from_reader(std::io::Cursor::new(body))
+            .into_elem_iter()
+            .map(|e| {
+                (
+                    e.prefix.prefix,
+                    e.peer_ip,
+                    e.peer_asn.to_u32(),
+                    e.only_to_customer.map(|a| a.to_u32()),
+                )
+            })
+            .collect(),
+    )
 }
