@@ -25,7 +25,8 @@ pub use model::{
     PeeringLan, RouteServer, RpkiSources, RtrServer, Site, Speed,
 };
 pub use policy::{
-    LenRange, MaxPrefixAction, NextHopPolicy, Policy, PolicyOverrides, DEFAULT_TRANSIT_FREE_ASNS,
+    LenRange, MaxPrefixAction, NextHopPolicy, Policy, PolicyOverrides, RolePolicy,
+    DEFAULT_TRANSIT_FREE_ASNS,
 };
 
 /// Largest configuration file accepted (bytes); bounds memory and parse time.

@@ -28,6 +28,28 @@ pub enum MaxPrefixAction {
     Warn,
 }
 
+/// How the BGP Role capability (RFC 9234) is used with a member. The route
+/// server's role is RS; a member's expected role is RS-Client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RolePolicy {
+    /// No Role capability sent or checked, no OTC procedures.
+    Off,
+    /// Role sent; a member's role must be RS-Client when it sends one.
+    On,
+    /// Like `On`, and a member that sends no role is refused too.
+    Strict,
+}
+
+impl fmt::Display for RolePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RolePolicy::Off => "off",
+            RolePolicy::On => "on",
+            RolePolicy::Strict => "strict",
+        })
+    }
+}
+
 impl fmt::Display for NextHopPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -105,6 +127,8 @@ pub struct Policy {
     pub blackhole: bool,
     /// Honour GRACEFUL_SHUTDOWN (65535:0).
     pub graceful_shutdown: bool,
+    /// BGP Role capability and OTC procedures (RFC 9234).
+    pub role: RolePolicy,
     /// What to do on max-prefix overflow.
     pub max_prefix_action: MaxPrefixAction,
     /// Delay before reconnecting after a max-prefix restart.
@@ -135,6 +159,7 @@ impl Default for Policy {
             irr_accept_rpki_valid: true,
             blackhole: true,
             graceful_shutdown: true,
+            role: RolePolicy::On,
             max_prefix_action: MaxPrefixAction::Restart,
             max_prefix_restart_after: Duration::from_secs(15 * 60),
         }
@@ -176,6 +201,8 @@ pub struct PolicyOverrides {
     pub blackhole: Option<bool>,
     /// See [`Policy::graceful_shutdown`].
     pub graceful_shutdown: Option<bool>,
+    /// See [`Policy::role`].
+    pub role: Option<RolePolicy>,
     /// See [`Policy::max_prefix_action`].
     pub max_prefix_action: Option<MaxPrefixAction>,
     /// See [`Policy::max_prefix_restart_after`].
@@ -207,6 +234,7 @@ impl Policy {
                 .unwrap_or(self.irr_accept_rpki_valid),
             blackhole: o.blackhole.unwrap_or(self.blackhole),
             graceful_shutdown: o.graceful_shutdown.unwrap_or(self.graceful_shutdown),
+            role: o.role.unwrap_or(self.role),
             max_prefix_action: o.max_prefix_action.unwrap_or(self.max_prefix_action),
             max_prefix_restart_after: o
                 .max_prefix_restart_after
@@ -233,6 +261,7 @@ pub(crate) const POLICY_KEYS: &[&str] = &[
     "irr_accept_rpki_valid",
     "blackhole",
     "graceful_shutdown",
+    "role",
     "max_prefix_action",
     "max_prefix_restart_after",
 ];
@@ -267,6 +296,22 @@ pub(crate) fn decode_overrides(cx: &mut Ctx, node: &Node, what: &str) -> PolicyO
             cx.err(
                 n.loc,
                 format!("`next_hop`: `{s}` is not one of strict, same-as, any"),
+            );
+        }
+        v
+    });
+    o.role = f.get("role").and_then(|n| {
+        let s = cx.string(n, "role")?;
+        let v = match s.as_str() {
+            "off" => Some(RolePolicy::Off),
+            "on" => Some(RolePolicy::On),
+            "strict" => Some(RolePolicy::Strict),
+            _ => None,
+        };
+        if v.is_none() {
+            cx.err(
+                n.loc,
+                format!("`role`: `{s}` is not one of off, on, strict"),
             );
         }
         v

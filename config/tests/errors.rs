@@ -412,6 +412,16 @@ fn connection_and_member_details() {
 }
 
 #[test]
+fn role_must_be_off_on_or_strict() {
+    let text = edit("members:\n", "policy:\n  role: loose  # HERE\nmembers:\n");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`role`: `loose` is not one of off, on, strict",
+    );
+}
+
+#[test]
 fn route_server_conflicts() {
     let text = edit(
         "    api: 127.0.0.1:8181\n",

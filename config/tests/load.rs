@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use fox_config::{LenRange, MaxPrefixAction, NextHopPolicy, Policy, Speed};
+use fox_config::{LenRange, MaxPrefixAction, NextHopPolicy, Policy, RolePolicy, Speed};
 
 fn fox_yaml() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/fox.yaml")
@@ -227,4 +227,20 @@ fn section_order_does_not_matter() {
         .expect("marker")
         + 1;
     assert_eq!(errs.0[0].line, line);
+}
+
+#[test]
+fn role_policy_defaults_to_on_and_merges_per_member() {
+    let cfg =
+        fox_config::parse(&common::edit("members:\n", "members:\n"), "t.yaml").expect("valid");
+    assert_eq!(cfg.policy.role, RolePolicy::On);
+    let text = common::edit("members:\n", "policy: { role: strict }\nmembers:\n").replace(
+        "policy: { rpki: false,",
+        "policy: { role: off, rpki: false,",
+    );
+    let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
+    assert_eq!(cfg.policy.role, RolePolicy::Strict);
+    assert_eq!(cfg.members[0].policy.role, RolePolicy::Strict);
+    assert_eq!(cfg.members[1].policy.role, RolePolicy::Off);
+    assert_eq!(cfg.members[1].policy_overrides.role, Some(RolePolicy::Off));
 }

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use fox_config::{Config, MaxPrefixAction, NextHopPolicy};
+use fox_config::{Config, MaxPrefixAction, NextHopPolicy, RolePolicy};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::api::{self, ApiState, RsInfo};
 use crate::irr::{IrrDb, MemberIrr};
 use crate::metrics::Metrics;
-use crate::policy::{NextHopMode, PeerPolicy, Policy};
+use crate::policy::{NextHopMode, PeerPolicy, Policy, RoleMode};
 use crate::rib::export::ExportConfig;
 use crate::rib::peers::PeerStatic;
 use crate::rib::RibMsg;
@@ -32,6 +32,15 @@ fn member_addresses(config: &Config, member: &str) -> Vec<IpAddr> {
         .flat_map(|c| [c.ipv4.map(IpAddr::V4), c.ipv6.map(IpAddr::V6)])
         .flatten()
         .collect()
+}
+
+/// The route server's RFC 9234 mode for a member.
+fn role_mode(p: &fox_config::Policy) -> RoleMode {
+    match p.role {
+        RolePolicy::Off => RoleMode::Off,
+        RolePolicy::On => RoleMode::On,
+        RolePolicy::Strict => RoleMode::Strict,
+    }
 }
 
 /// The import settings of one neighbour from its merged configuration.
@@ -63,6 +72,7 @@ pub fn peer_policy(config: &Config, n: &fox_config::Neighbor) -> PeerPolicy {
         irr_accept_rpki_valid: p.irr_accept_rpki_valid,
         blackhole: p.blackhole,
         graceful_shutdown: p.graceful_shutdown,
+        role: role_mode(p),
     }
 }
 
@@ -162,6 +172,13 @@ pub async fn run(
         blackhole_v6: config.blackhole.as_ref().and_then(|b| b.next_hop_ipv6),
         // Euro-IX informational tags (RS:1000:N RPKI, RS:1001:N IRR).
         tag_info: true,
+        otc_to: Arc::new(
+            neighbors
+                .iter()
+                .filter(|n| role_mode(&n.policy).otc())
+                .map(|n| n.asn)
+                .collect(),
+        ),
     };
     let policy = Policy {
         peering_lans: config.peering_lans.iter().map(|l| l.prefix).collect(),
@@ -207,6 +224,7 @@ pub async fn run(
                 MaxPrefixAction::Restart => Some(n.policy.max_prefix_restart_after),
                 _ => None,
             },
+            role: role_mode(&n.policy),
         });
     }
 

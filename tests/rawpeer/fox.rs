@@ -43,7 +43,13 @@ fn free_port(ip: Ipv4Addr) -> Result<u16> {
     Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
-fn config(lan: u8, bgp_port: u16, api: SocketAddr, members: &[Member]) -> String {
+fn config(
+    lan: u8,
+    bgp_port: u16,
+    api: SocketAddr,
+    members: &[Member],
+    policies: &[(&str, &str)],
+) -> String {
     let mut c = format!(
         "exchange: {{ name: RAWPEER }}\n\
          sites: [ {{ id: s1, name: Site1 }} ]\n\
@@ -61,6 +67,9 @@ fn config(lan: u8, bgp_port: u16, api: SocketAddr, members: &[Member]) -> String
              connections: [ {{ site: s1, ipv4: 127.0.{lan}.{} }} ]\n",
             m.name, m.asn, m.host
         ));
+        for (_, p) in policies.iter().filter(|(name, _)| *name == m.name) {
+            c.push_str(&format!("    policy: {p}\n"));
+        }
     }
     c
 }
@@ -69,6 +78,17 @@ impl Fox {
     /// Start a route server for `members` on 127.0.`lan`.0/24 and wait
     /// until its API answers. `test` names the log directory.
     pub async fn start(test: &str, lan: u8, members: &[Member]) -> Result<Fox> {
+        Fox::start_with(test, lan, members, &[]).await
+    }
+
+    /// As [`Fox::start`], with a `policy:` block (YAML flow mapping) for
+    /// some members, as (member name, block).
+    pub async fn start_with(
+        test: &str,
+        lan: u8,
+        members: &[Member],
+        policies: &[(&str, &str)],
+    ) -> Result<Fox> {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("rawpeer")
             .join(test);
@@ -80,7 +100,7 @@ impl Fox {
             let bgp = SocketAddr::from((rs_ip, free_port(rs_ip)?));
             let api = SocketAddr::from((rs_ip, free_port(rs_ip)?));
             let cfg = dir.join("fox.yaml");
-            fs::write(&cfg, config(lan, bgp.port(), api, members))?;
+            fs::write(&cfg, config(lan, bgp.port(), api, members, policies))?;
             let log = dir.join(format!("fox-{attempt}.log"));
             let out = fs::File::create(&log)?;
             let child = Command::new(env!("CARGO_BIN_EXE_fox"))

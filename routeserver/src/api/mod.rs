@@ -8,6 +8,7 @@
 //!   with `prefix`, `origin`, `community`, `reason`, `offset`, `limit`
 //! - `GET /api/v1/lookup?prefix=P&mode=exact|longest|more-specific`
 //! - `GET /api/v1/reasons`
+//! - `GET /api/v1/mrt`: every path as an MRT TABLE_DUMP_V2 dump
 //! - `GET /metrics`
 
 use std::net::IpAddr;
@@ -72,6 +73,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/neighbors/{address}/routes/{kind}", get(routes))
         .route("/api/v1/lookup", get(lookup))
         .route("/api/v1/reasons", get(reasons))
+        .route("/api/v1/mrt", get(mrt))
         .route("/metrics", get(metrics))
         .fallback(|| async {
             ApiError(
@@ -80,6 +82,32 @@ pub fn router(state: ApiState) -> Router {
             )
         })
         .with_state(state)
+}
+
+/// Every path in the RIB as an MRT TABLE_DUMP_V2 dump (RFC 6396).
+async fn mrt(State(st): State<ApiState>) -> Result<Response, ApiError> {
+    let Answer::Dump(paths) = ask(&st, Query::Dump).await? else {
+        return Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected RIB answer".into(),
+        ));
+    };
+    let now = crate::session::status::unix_now() as f64;
+    let bytes = tokio::task::spawn_blocking(move || crate::rib::mrt::dump(&paths, now))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"rib.mrt\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn ask(state: &ApiState, q: Query) -> Result<Answer, ApiError> {

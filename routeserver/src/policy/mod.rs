@@ -1,7 +1,7 @@
 //! The import filter chain, per member (MANRS Action 1). A route failing a
 //! step is kept as filtered with every reason it earned, never dropped.
 //!
-//! Order, as built: next hop, first AS, AS path length, bogon ASNs, AS_SET,
+//! Order, as built: next hop, OTC (RFC 9234), first AS, AS path length, bogon ASNs, AS_SET,
 //! transit-free ASNs, bogon prefixes, prefix length, blackhole, RPKI origin
 //! validation, IRR.
 
@@ -36,6 +36,26 @@ pub enum NextHopMode {
     Any,
 }
 
+/// How the BGP Role capability and the OTC attribute (RFC 9234) are used
+/// with one member. The route server's role is RS, a member's RS-Client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoleMode {
+    /// No Role capability, no OTC procedures.
+    Off,
+    /// Role RS announced; a member that sends a role must send RS-Client.
+    #[default]
+    On,
+    /// As `On`, and a member that sends no role is refused.
+    Strict,
+}
+
+impl RoleMode {
+    /// True when the RFC 9234 section 5 OTC procedures apply to the member.
+    pub fn otc(self) -> bool {
+        self != RoleMode::Off
+    }
+}
+
 /// The import settings of one neighbour: exchange defaults merged with the
 /// member's overrides.
 #[derive(Clone, Debug)]
@@ -59,6 +79,8 @@ pub struct PeerPolicy {
     pub irr_accept_rpki_valid: bool,
     pub blackhole: bool,
     pub graceful_shutdown: bool,
+    /// BGP Role check and OTC procedures.
+    pub role: RoleMode,
 }
 
 impl Default for PeerPolicy {
@@ -88,6 +110,7 @@ impl Default for PeerPolicy {
             irr_accept_rpki_valid: true,
             blackhole: true,
             graceful_shutdown: true,
+            role: RoleMode::On,
         }
     }
 }
@@ -118,6 +141,14 @@ impl Policy {
             if !pol.next_hops.contains(&nh) && nh != peer.address {
                 reasons.insert(Reason::NextHopNotPeer);
             }
+        }
+        // 1b. Only to Customer (RFC 9234 section 5, ingress procedure 1): "If
+        // a route with the OTC Attribute is received from a Customer or an
+        // RS-Client, then it is a route leak and MUST be considered
+        // ineligible". Every member is an RS-Client of the route server, so
+        // any OTC value, the member's own included, marks a leak.
+        if pol.role.otc() && attrs.otc.is_some() {
+            reasons.insert(Reason::OtcLeak);
         }
         // 2. Left-most ASN is the member's.
         if pol.first_as && attrs.as_path.first_asn() != Some(peer.asn) {

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 
 use super::reasons::Reason::{self, *};
 use super::verdict::{IrrTag, RpkiTag, Verdict};
-use super::{NextHopMode, PeerPolicy, Policy};
+use super::{NextHopMode, PeerPolicy, Policy, RoleMode};
 use crate::irr::{MemberIrr, PrefixList};
 use crate::rib::export::{BLACKHOLE, GRACEFUL_SHUTDOWN};
 use crate::rib::peers::PeerStatic;
@@ -536,6 +536,26 @@ fn graceful_shutdown_is_flagged_not_filtered() {
             .evaluate(&off, &p("140.128.0.0/16"), &a)
             .gshut
     );
+}
+
+#[test]
+fn otc_from_an_rs_client_is_a_leak_whatever_its_value() {
+    // RFC 9234 section 5, ingress procedure 1: OTC received from an
+    // RS-Client is a leak, a foreign value and the member's own alike.
+    let mut a = attrs(&[TANET, CUSTOMER]);
+    assert_eq!(eval(&peer(), "140.128.0.0/16", &a), []);
+    a.otc = Some(3356);
+    assert_eq!(eval(&peer(), "140.128.0.0/16", &a), [OtcLeak]);
+    assert_eq!(OtcLeak.code(), 1004);
+    a.otc = Some(TANET);
+    assert_eq!(eval(&peer(), "140.128.0.0/16", &a), [OtcLeak]);
+    for mode in [RoleMode::On, RoleMode::Strict] {
+        let p = peer_with(TANET, |p| p.role = mode, None);
+        assert_eq!(eval(&p, "140.128.0.0/16", &a), [OtcLeak], "{mode:?}");
+    }
+    // `role: off`: no OTC procedures at all.
+    let off = peer_with(TANET, |p| p.role = RoleMode::Off, None);
+    assert_eq!(eval(&off, "140.128.0.0/16", &a), []);
 }
 
 #[test]

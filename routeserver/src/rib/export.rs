@@ -12,11 +12,17 @@
 //! | add NO_EXPORT to peer          | `65281:peer`      | `RS:65281:peer`  |
 //! | add NO_ADVERTISE to peer       | `65282:peer`      | `RS:65282:peer`  |
 //!
+//! Towards a member with the RFC 9234 procedures on, a route without the
+//! Only to Customer attribute gets OTC = the route server's ASN (RFC 9234
+//! section 5, egress procedure 1); an OTC already present is never changed.
+//!
 //! Control communities are removed before export. "Announce only to"
 //! communities restrict the route to the listed members; a member listed
 //! both as "do not announce" and "announce to" does not receive it.
 
+use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use crate::policy::verdict::{IrrTag, RpkiTag};
 use crate::wire::{Asn, LargeCommunity, NextHop, PathAttrs};
@@ -38,6 +44,9 @@ pub struct ExportConfig {
     pub blackhole_v6: Option<Ipv6Addr>,
     /// Add the informational RPKI/IRR large communities to exported routes.
     pub tag_info: bool,
+    /// Members (by ASN) with the RFC 9234 OTC procedures on: routes without
+    /// OTC get OTC = `rs_asn` towards them.
+    pub otc_to: Arc<HashSet<Asn>>,
 }
 
 /// What the route server knows about a member it exports to.
@@ -166,6 +175,7 @@ fn added_communities(attrs: &PathAttrs, rs_asn: Asn, dst: Asn) -> Vec<u32> {
 pub fn needs_rewrite(attrs: &PathAttrs, cfg: &ExportConfig, blackhole: bool) -> bool {
     blackhole
         || cfg.tag_info
+        || (attrs.otc.is_none() && !cfg.otc_to.is_empty())
         || attrs
             .communities
             .iter()
@@ -178,7 +188,8 @@ pub fn needs_rewrite(attrs: &PathAttrs, cfg: &ExportConfig, blackhole: bool) -> 
 
 /// The attributes a member receives: control communities removed,
 /// prepends applied, blackhole next hop and NO_EXPORT set, informational
-/// tags added. NEXT_HOP, MED and other communities are passed unchanged.
+/// tags added, OTC added where RFC 9234 requires it. NEXT_HOP, MED, other
+/// communities and an existing OTC are passed unchanged.
 pub fn export_attrs(
     attrs: &PathAttrs,
     cfg: &ExportConfig,
@@ -222,6 +233,18 @@ pub fn export_attrs(
         if !out.communities.contains(&NO_EXPORT) {
             out.communities.push(NO_EXPORT);
         }
+    }
+    // RFC 9234 section 5, egress procedure 1: "If a route is to be
+    // advertised to a Customer, a Peer, or an RS-Client (when the sender is
+    // an RS), and the OTC Attribute is not present, then when advertising the
+    // route, an OTC Attribute MUST be added with a value equal to the AS
+    // number of the local AS." The local AS is the route server's, also for
+    // a transparent one. "Once the OTC Attribute has been set, it MUST be
+    // preserved unchanged": a present OTC is kept as it is. Egress procedure
+    // 2 (no OTC routes to Providers, Peers, RSes) has no case here: every
+    // member is an RS-Client.
+    if out.otc.is_none() && cfg.otc_to.contains(&dst) {
+        out.otc = Some(cfg.rs_asn);
     }
     if cfg.tag_info {
         out.large_communities.push(LargeCommunity {
@@ -310,6 +333,7 @@ mod tests {
             blackhole_v4: None,
             blackhole_v6: None,
             tag_info: false,
+            otc_to: Arc::default(),
         };
         let a = attrs(
             vec![(65512 << 16) | 7539, (1659 << 16) | 5, 9264],
@@ -342,6 +366,7 @@ mod tests {
             blackhole_v4: Some(Ipv4Addr::new(192, 0, 2, 66)),
             blackhole_v6: None,
             tag_info: true,
+            otc_to: Arc::default(),
         };
         let a = attrs(vec![BLACKHOLE], vec![]);
         let out = export_attrs(&a, &cfg, 7539, RpkiTag::NotChecked, IrrTag::Valid, true);
@@ -352,5 +377,57 @@ mod tests {
             local1: 1000,
             local2: 3
         }));
+    }
+
+    #[test]
+    fn otc_is_added_towards_rs_clients_and_never_changed() {
+        let cfg = ExportConfig {
+            rs_asn: RS,
+            blackhole_v4: None,
+            blackhole_v6: None,
+            tag_info: false,
+            otc_to: Arc::new([7539].into_iter().collect()),
+        };
+        let a = attrs(vec![], vec![]);
+        assert!(needs_rewrite(&a, &cfg, false));
+        let out = export_attrs(
+            &a,
+            &cfg,
+            7539,
+            RpkiTag::NotChecked,
+            IrrTag::NotChecked,
+            false,
+        );
+        assert_eq!(out.otc, Some(RS));
+        assert_eq!(PathAttrs { otc: None, ..out }, a, "nothing else changes");
+        // A member with `role: off` gets the route as it was.
+        let out = export_attrs(
+            &a,
+            &cfg,
+            9264,
+            RpkiTag::NotChecked,
+            IrrTag::NotChecked,
+            false,
+        );
+        assert_eq!(out.otc, None);
+        // An OTC already set is kept unchanged (RFC 9234 section 5).
+        let mut b = a.clone();
+        b.otc = Some(1659);
+        assert!(!needs_rewrite(&b, &cfg, false));
+        let out = export_attrs(
+            &b,
+            &cfg,
+            7539,
+            RpkiTag::NotChecked,
+            IrrTag::NotChecked,
+            false,
+        );
+        assert_eq!(out.otc, Some(1659));
+        // No member with OTC procedures: routes go out untouched.
+        let none = ExportConfig {
+            otc_to: Arc::default(),
+            ..cfg
+        };
+        assert!(!needs_rewrite(&a, &none, false));
     }
 }

@@ -13,6 +13,7 @@
 pub mod attrs;
 pub mod decision;
 pub mod export;
+pub mod mrt;
 pub mod peers;
 pub mod query;
 pub mod table;

@@ -46,6 +46,8 @@ pub enum Query {
         mode: MatchMode,
         limit: usize,
     },
+    /// Every path of every member, for an MRT dump.
+    Dump,
 }
 
 /// Narrowing of a route listing.
@@ -64,6 +66,9 @@ pub enum Answer {
     Summary(Summary),
     Routes(RoutePage),
     Lookup(Vec<PrefixView>),
+    /// Every path (not JSON: the API writes it as MRT).
+    #[serde(skip)]
+    Dump(Vec<super::mrt::DumpPath>),
 }
 
 /// Route counts of one neighbour.
@@ -289,7 +294,25 @@ impl Rib {
                 mode,
                 limit,
             } => Answer::Lookup(self.lookup(&prefix, mode, limit)),
+            Query::Dump => Answer::Dump(self.dump()),
         }
+    }
+
+    fn dump(&self) -> Vec<super::mrt::DumpPath> {
+        self.table
+            .iter()
+            .flat_map(|(prefix, paths)| {
+                paths.iter().map(move |p| {
+                    let st = &self.peers[p.peer as usize].stat;
+                    super::mrt::DumpPath {
+                        prefix,
+                        peer_ip: st.address,
+                        peer_asn: st.asn,
+                        attrs: p.attrs.clone(),
+                    }
+                })
+            })
+            .collect()
     }
 
     fn summary(&self) -> Summary {

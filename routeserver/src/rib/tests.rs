@@ -43,6 +43,7 @@ fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
         blackhole_v4: None,
         blackhole_v6: None,
         tag_info: false,
+        otc_to: Arc::default(),
     };
     let mut rib = Rib::new(peers, export, Policy::default(), Arc::new(Metrics::new()));
     let mut members = Vec::new();

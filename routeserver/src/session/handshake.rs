@@ -8,6 +8,8 @@ use tokio::sync::oneshot;
 
 use super::conn::{MsgReader, MsgWriter, SessionError};
 use super::NeighborConfig;
+use crate::policy::RoleMode;
+use crate::wire::open::role;
 use crate::wire::{self, Capability, Message, Notification, Open, SessionCaps, AS_TRANS};
 
 /// What the two ends agreed on.
@@ -35,6 +37,10 @@ pub fn our_open(cfg: &NeighborConfig) -> Open {
         Capability::FourOctetAs(cfg.local_asn),
         Capability::ExtendedMessage,
     ];
+    // RFC 9234 4.1: the route server's role towards every member is RS.
+    if cfg.role != RoleMode::Off {
+        capabilities.push(Capability::Role(role::RS));
+    }
     // Graceful restart, receiving-speaker (helper) role: no AFI of our own
     // is preserved across a restart (RFC 4724 3).
     capabilities.push(Capability::GracefulRestart {
@@ -75,6 +81,36 @@ pub fn check_open(cfg: &NeighborConfig, open: &Open) -> Result<(), Notification>
             wire::OPEN_BAD_BGP_IDENTIFIER,
             bytes::Bytes::new(),
         ));
+    }
+    check_role(cfg, open)
+}
+
+/// The BGP Role check of RFC 9234 4.2 for a route server: the member's role
+/// must be RS-Client (the only role that corresponds to RS in Table 2).
+fn check_role(cfg: &NeighborConfig, open: &Open) -> Result<(), Notification> {
+    if cfg.role == RoleMode::Off {
+        return Ok(());
+    }
+    let mut roles = open.capabilities.iter().filter_map(|c| match c {
+        Capability::Role(r) => Some(*r),
+        _ => None,
+    });
+    let Some(first) = roles.next() else {
+        // "If the BGP Role Capability is not received from the peer, and
+        // the local AS has strict mode configured, ... Role Mismatch".
+        if cfg.role == RoleMode::Strict {
+            tracing::warn!(member = %cfg.member, address = %cfg.address, "BGP Role missing in strict mode: refused");
+            return Err(Notification::role_mismatch());
+        }
+        return Ok(());
+    };
+    // "If multiple BGP Role Capabilities are received and not all of them
+    // have the same value, then the BGP speaker MUST reject the connection
+    // using the Role Mismatch Notification"; a role that does not pair with
+    // RS is a mismatch too (unknown values included).
+    if roles.any(|r| r != first) || first != role::RS_CLIENT {
+        tracing::warn!(member = %cfg.member, address = %cfg.address, role = first, "BGP Role is not RS-Client: refused");
+        return Err(Notification::role_mismatch());
     }
     Ok(())
 }
@@ -221,4 +257,90 @@ async fn fail<T>(
 ) -> Result<T, SessionError> {
     let _ = wr.send(&Message::Notification(n.clone()), caps).await;
     Err(SessionError::Sent(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn cfg(role: RoleMode) -> NeighborConfig {
+        NeighborConfig {
+            id: 0,
+            member: Arc::from("TANet"),
+            asn: 1659,
+            address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)),
+            local_address: None,
+            port: 179,
+            passive: true,
+            local_asn: 64500,
+            router_id: Ipv4Addr::new(192, 0, 2, 1),
+            hold_time: 90,
+            connect_retry: Duration::from_secs(5),
+            max_prefix_restart: None,
+            role,
+        }
+    }
+
+    fn open(roles: &[u8]) -> Open {
+        let mut capabilities = vec![Capability::FourOctetAs(1659)];
+        capabilities.extend(roles.iter().map(|&r| Capability::Role(r)));
+        Open {
+            version: 4,
+            my_as: 1659,
+            hold_time: 90,
+            bgp_id: Ipv4Addr::new(192, 0, 2, 11),
+            capabilities,
+        }
+    }
+
+    fn roles_of(o: &Open) -> Vec<u8> {
+        o.capabilities
+            .iter()
+            .filter_map(|c| match c {
+                Capability::Role(r) => Some(*r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn role_rs_is_announced_unless_off() {
+        assert_eq!(roles_of(&our_open(&cfg(RoleMode::On))), [role::RS]);
+        assert_eq!(roles_of(&our_open(&cfg(RoleMode::Strict))), [role::RS]);
+        assert_eq!(roles_of(&our_open(&cfg(RoleMode::Off))), [] as [u8; 0]);
+    }
+
+    #[test]
+    fn role_check_per_mode() {
+        let mismatch = Err(Notification::role_mismatch());
+        let wrong = [role::PROVIDER, role::RS, role::CUSTOMER, role::PEER, 5, 255];
+        for mode in [RoleMode::On, RoleMode::Strict] {
+            assert_eq!(check_open(&cfg(mode), &open(&[role::RS_CLIENT])), Ok(()));
+            // The same role twice is fine, two different ones are not.
+            assert_eq!(
+                check_open(&cfg(mode), &open(&[role::RS_CLIENT, role::RS_CLIENT])),
+                Ok(())
+            );
+            assert_eq!(
+                check_open(&cfg(mode), &open(&[role::RS_CLIENT, role::CUSTOMER])),
+                mismatch
+            );
+            for r in wrong {
+                assert_eq!(check_open(&cfg(mode), &open(&[r])), mismatch, "{r}");
+            }
+        }
+        // A missing role: accepted unless strict.
+        assert_eq!(check_open(&cfg(RoleMode::On), &open(&[])), Ok(()));
+        assert_eq!(check_open(&cfg(RoleMode::Strict), &open(&[])), mismatch);
+        // Off: nothing is checked.
+        for r in wrong {
+            assert_eq!(check_open(&cfg(RoleMode::Off), &open(&[r])), Ok(()));
+        }
+        assert_eq!(check_open(&cfg(RoleMode::Off), &open(&[])), Ok(()));
+        let n = Notification::role_mismatch();
+        assert_eq!((n.code, n.subcode), (2, 11));
+    }
 }

@@ -42,6 +42,8 @@ pub struct NeighborConfig {
     pub connect_retry: Duration,
     /// After a max-prefix shutdown: `None` stays down, else restart after this.
     pub max_prefix_restart: Option<Duration>,
+    /// BGP Role capability (RFC 9234): sent and checked unless `Off`.
+    pub role: crate::policy::RoleMode,
 }
 
 /// Shared view of a session for the API.
