@@ -10,8 +10,8 @@ use crate::irr::MemberIrr;
 use crate::policy::PeerPolicy;
 use crate::wire::Asn;
 
-/// A neighbour as configured: fixed for the life of the process (a reload
-/// that changes it replaces the session).
+/// A neighbour as configured. A reload may replace it (policy changes, see
+/// [`super::RibMsg::SetPeer`]); session changes give a new peer instead.
 #[derive(Clone, Debug)]
 pub struct PeerStatic {
     pub id: PeerId,
@@ -48,6 +48,9 @@ pub struct PeerState {
     pub max_prefix_hit: bool,
     /// Closed for not reading its updates.
     pub stuck: bool,
+    /// Removed from the configuration by a reload: the slot stays (ids are
+    /// indexes) but the peer gets and gives no routes.
+    pub gone: bool,
 }
 
 impl PeerState {
@@ -67,6 +70,7 @@ impl PeerState {
             advertised: [0, 0],
             max_prefix_hit: false,
             stuck: false,
+            gone: false,
         }
     }
 
