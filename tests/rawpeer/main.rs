@@ -9,7 +9,7 @@
 //! the process is still running. Logs: `target/tmp/rawpeer/<test>/`.
 //!
 //! `lan` numbers: header 10-19, open 20-29, fsm 30-39, update 40-59,
-//! as4 60-69, misc 70-79.
+//! as4 60-69, misc 70-79, reload 80-89.
 
 mod fox;
 mod lab;
@@ -21,4 +21,5 @@ mod fsm;
 mod header;
 mod misc;
 mod open;
+mod reload;
 mod update;
