@@ -287,3 +287,39 @@ async fn broken_file_changes_nothing() -> Result<()> {
     d.wait_announce(IpNet::V4(s.b_short)).await?;
     s.fox.assert_alive().await
 }
+
+/// C's ASN changes (a session setting): C's session ends with Cease /
+/// Other Configuration Change, its route is withdrawn, and C comes back
+/// with the new ASN; A and B notice nothing else.
+#[tokio::test]
+async fn changed_session_settings_restart_only_that_session() -> Result<()> {
+    let mut s = Scene::start("reload_restart", 84).await?;
+    let c2 = Member { asn: 9265, ..C };
+    s.fox.reload_with(&s.yaml(&[A, B, c2], None))?;
+    let n = s.c.expect_notification(Duration::from_secs(5)).await?;
+    ensure!(
+        (n.code, n.subcode) == (CEASE, CEASE_OTHER_CONFIGURATION_CHANGE),
+        "C should get Cease / Other Configuration Change, got {n}"
+    );
+    ensure!(
+        !shutdown_message(&n.data)?.is_empty(),
+        "C's Cease carries a message"
+    );
+    s.a.wait_withdraw(IpNet::V4(s.c_prefix))
+        .await
+        .context("A should lose C's route")?;
+    let mut c = up_after_reload(&s.fox, c2).await?;
+    let c_addr = s.fox.addr(C.host);
+    ensure!(
+        s.fox.neighbor(c_addr).await?["asn"] == c2.asn,
+        "the API shows C's new ASN"
+    );
+    c.send_raw(&msgs::announce_v4(&[c2.asn], c_addr, &[], &[s.c_prefix]))
+        .await?;
+    s.a.wait_announce(IpNet::V4(s.c_prefix))
+        .await
+        .context("A should get C's route again")?;
+    untouched(&s.fox, &mut s.a, A).await?;
+    untouched(&s.fox, &mut s.b, B).await?;
+    s.fox.assert_alive().await
+}
