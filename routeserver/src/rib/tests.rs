@@ -522,3 +522,24 @@ fn reload_added_peer_gets_the_table() {
     );
     assert_eq!(drain(&mut m[0]).0.len(), 1);
 }
+
+#[test]
+fn reload_peering_lans_refilter_everything() {
+    let (mut rib, mut m) = setup(&[1659, 7539]);
+    let p: IpNet = "140.112.0.0/24".parse().unwrap();
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/24"],
+    );
+    assert_eq!(drain(&mut m[1]).0.len(), 1);
+    rib.handle(RibMsg::SetPeeringLans(vec!["140.112.0.0/23"
+        .parse()
+        .unwrap()]));
+    rib.flush();
+    assert_eq!(drain(&mut m[1]).1, vec![p], "inside the new LAN: withdrawn");
+    rib.handle(RibMsg::SetPeeringLans(vec![]));
+    rib.flush();
+    assert_eq!(drain(&mut m[1]).0.len(), 1, "LAN gone: announced again");
+}
