@@ -172,6 +172,26 @@ fn shutdown_on_signals() -> watch::Receiver<Option<String>> {
     rx
 }
 
+/// SIGHUP asks the route server to read its configuration file again.
+fn reload_on_sighup() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot install SIGHUP handler: no configuration reload");
+                return;
+            }
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: configuration reload requested");
+            // One reload pending is enough: a burst of signals is one reload.
+            let _ = tx.try_send(());
+        }
+    });
+    rx
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -229,7 +249,8 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let shutdown = shutdown_on_signals();
-                fox_routeserver::server::run(cfg, &name, shutdown).await
+                let reloads = reload_on_sighup();
+                fox_routeserver::server::run_with_reload(cfg, &name, shutdown, reloads).await
             })
         }
         Command::Collector { config } => {

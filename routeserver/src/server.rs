@@ -3,12 +3,11 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use fox_config::{Config, MaxPrefixAction, NextHopPolicy, RolePolicy};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::api::{self, ApiState, RsInfo};
@@ -20,7 +19,10 @@ use crate::rib::peers::PeerStatic;
 use crate::rib::RibMsg;
 use crate::rib::{PeerId, Rib};
 use crate::rpki::{RpkiConfig, RpkiManager, RtrCache};
-use crate::session::{listener, spawn_peer, NeighborConfig, PeerEnv};
+use crate::session::listener::{self, PeerMap};
+use crate::session::{NeighborConfig, PeerEnv, SharedStatus};
+
+pub mod reload;
 
 /// Every LAN address of a member (all its connections).
 fn member_addresses(config: &Config, member: &str) -> Vec<IpAddr> {
@@ -148,12 +150,71 @@ fn start_rpki(
     Ok(Some(mgr))
 }
 
+/// The RIB's and the session's view of one configured neighbour.
+fn neighbor_parts(
+    config: &Config,
+    rs: &fox_config::RouteServer,
+    n: &fox_config::Neighbor,
+    id: PeerId,
+    irr: &HashMap<String, Arc<MemberIrr>>,
+) -> (PeerStatic, NeighborConfig) {
+    let member: Arc<str> = Arc::from(n.member.as_str());
+    let enforce = n.policy.max_prefix_action != MaxPrefixAction::Warn;
+    let stat = PeerStatic {
+        id,
+        member: member.clone(),
+        asn: n.asn,
+        address: n.address,
+        max_prefix_v4: n.max_prefix_ipv4,
+        max_prefix_v6: n.max_prefix_ipv6,
+        max_prefix_enforce: enforce,
+        blackhole_opt_in: n.blackhole_opt_in,
+        policy: Arc::new(peer_policy(config, n)),
+        irr: irr.get(&n.member).cloned(),
+    };
+    let local_address = match n.address {
+        IpAddr::V4(_) => rs.ipv4.map(IpAddr::V4),
+        IpAddr::V6(_) => rs.ipv6.map(IpAddr::V6),
+    };
+    let session = NeighborConfig {
+        id,
+        member,
+        asn: n.asn,
+        address: n.address,
+        local_address,
+        port: rs.port,
+        passive: n.passive,
+        local_asn: rs.asn,
+        router_id: rs.router_id,
+        hold_time: rs.hold_time.as_secs().min(u16::MAX as u64) as u16,
+        connect_retry: rs.connect_retry,
+        max_prefix_restart: match n.policy.max_prefix_action {
+            MaxPrefixAction::Restart => Some(n.policy.max_prefix_restart_after),
+            _ => None,
+        },
+        role: role_mode(&n.policy),
+    };
+    (stat, session)
+}
+
 /// Run route server `name` of the exchange until `shutdown` carries a
 /// message (sent to every member in an administrative Cease, RFC 9003).
 pub async fn run(
     config: Config,
     name: &str,
     shutdown: watch::Receiver<Option<String>>,
+) -> anyhow::Result<()> {
+    let (_never, reloads) = mpsc::channel(1);
+    run_with_reload(config, name, shutdown, reloads).await
+}
+
+/// [`run`], re-reading the configuration file (`config.source`) each time
+/// `reloads` delivers (SIGHUP): see [`reload`] for what a reload changes.
+pub async fn run_with_reload(
+    config: Config,
+    name: &str,
+    shutdown: watch::Receiver<Option<String>>,
+    mut reloads: mpsc::Receiver<()>,
 ) -> anyhow::Result<()> {
     let rs = config
         .route_server(name)
@@ -189,43 +250,9 @@ pub async fn run(
     let mut statics = Vec::new();
     let mut sessions = Vec::new();
     for (i, n) in neighbors.iter().enumerate() {
-        let id = i as PeerId;
-        let member: Arc<str> = Arc::from(n.member.as_str());
-        let enforce = n.policy.max_prefix_action != MaxPrefixAction::Warn;
-        statics.push(PeerStatic {
-            id,
-            member: member.clone(),
-            asn: n.asn,
-            address: n.address,
-            max_prefix_v4: n.max_prefix_ipv4,
-            max_prefix_v6: n.max_prefix_ipv6,
-            max_prefix_enforce: enforce,
-            blackhole_opt_in: n.blackhole_opt_in,
-            policy: Arc::new(peer_policy(&config, n)),
-            irr: irr.get(&n.member).cloned(),
-        });
-        let local_address = match n.address {
-            IpAddr::V4(_) => rs.ipv4.map(IpAddr::V4),
-            IpAddr::V6(_) => rs.ipv6.map(IpAddr::V6),
-        };
-        sessions.push(NeighborConfig {
-            id,
-            member,
-            asn: n.asn,
-            address: n.address,
-            local_address,
-            port: rs.port,
-            passive: n.passive,
-            local_asn: rs.asn,
-            router_id: rs.router_id,
-            hold_time: rs.hold_time.as_secs().min(u16::MAX as u64) as u16,
-            connect_retry: rs.connect_retry,
-            max_prefix_restart: match n.policy.max_prefix_action {
-                MaxPrefixAction::Restart => Some(n.policy.max_prefix_restart_after),
-                _ => None,
-            },
-            role: role_mode(&n.policy),
-        });
+        let (stat, session) = neighbor_parts(&config, &rs, n, i as PeerId, &irr);
+        statics.push(stat);
+        sessions.push((n.clone(), session));
     }
 
     let (rib_tx, rib_rx) = mpsc::channel(1024);
@@ -239,21 +266,30 @@ pub async fn run(
         export: Arc::new(export),
         shutdown: shutdown.clone(),
     };
-    let mut by_addr: HashMap<IpAddr, mpsc::Sender<TcpStream>> = HashMap::new();
-    let mut statuses = Vec::new();
-    for s in sessions {
-        let id = s.id;
-        let h = spawn_peer(s, env.clone());
-        by_addr.insert(h.cfg.address, h.incoming.clone());
-        statuses.push((id, h.status.clone()));
+    let by_addr: PeerMap = Arc::default();
+    let api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>> = Arc::default();
+    let mut reloader = reload::Reloader::new(
+        config,
+        rs.name.clone(),
+        env,
+        by_addr.clone(),
+        api_peers.clone(),
+    );
+    for (n, s) in sessions {
+        reloader.start(n, s);
     }
-    let by_addr = Arc::new(by_addr);
+    reloader.publish();
     for addr in &rs.listen {
         let sa = SocketAddr::new(*addr, rs.port);
         let l = listener::bind(sa).with_context(|| format!("cannot listen for BGP on {sa}"))?;
         tracing::info!(address = %sa, "listening for BGP");
         tokio::spawn(listener::accept_loop(l, by_addr.clone(), metrics.clone()));
     }
+    tokio::spawn(async move {
+        while reloads.recv().await.is_some() {
+            reloader.reload().await;
+        }
+    });
 
     let state = ApiState {
         info: RsInfo {
@@ -264,7 +300,7 @@ pub async fn run(
             started: crate::session::status::unix_now(),
         },
         rib: rib_tx,
-        peers: Arc::new(statuses),
+        peers: api_peers,
         metrics,
     };
     let api_listener = tokio::net::TcpListener::bind(rs.api)

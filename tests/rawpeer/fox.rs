@@ -36,6 +36,8 @@ pub struct Fox {
     pub api: SocketAddr,
     /// Its log (stdout and stderr).
     pub log: PathBuf,
+    /// Its configuration file.
+    pub config: PathBuf,
 }
 
 /// A free TCP port on `ip` (the route server binds it right after).
@@ -43,7 +45,9 @@ fn free_port(ip: Ipv4Addr) -> Result<u16> {
     Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
-fn config(
+/// The configuration of a test exchange with `members` (all passive), each
+/// `(member, policy block)` of `policies` as that member's policy overrides.
+pub fn config(
     lan: u8,
     bgp_port: u16,
     api: SocketAddr,
@@ -120,6 +124,7 @@ impl Fox {
                 bgp,
                 api,
                 log,
+                config: cfg,
             };
             match fox.wait_ready().await {
                 Ok(()) => return Ok(fox),
@@ -241,6 +246,42 @@ impl Fox {
             }
         }
         Ok(0.0)
+    }
+
+    /// The configuration for `members` on this route server's LAN and ports.
+    pub fn config_for(&self, members: &[Member]) -> String {
+        config(self.lan, self.bgp.port(), self.api, members, &[])
+    }
+
+    /// Replace the configuration file and send SIGHUP (`kill -HUP`).
+    pub fn reload_with(&self, yaml: &str) -> Result<()> {
+        fs::write(&self.config, yaml)?;
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(self.child.id().to_string())
+            .status()
+            .context("run kill -HUP")?;
+        if !status.success() {
+            bail!("kill -HUP {} failed: {status}", self.child.id());
+        }
+        Ok(())
+    }
+
+    /// Wait (at most 5 s) until the log contains `text` more than `seen` times;
+    /// returns how many times it does.
+    pub async fn wait_log(&self, text: &str, seen: usize) -> Result<usize> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = fs::read_to_string(&self.log).unwrap_or_default();
+            let n = log.matches(text).count();
+            if n > seen {
+                return Ok(n);
+            }
+            if Instant::now() > deadline {
+                bail!("'{text}' not in {} after 5 s", self.log.display());
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
     }
 
     /// The process is still running and its API answers.

@@ -47,8 +47,19 @@ pub struct RsInfo {
 pub struct ApiState {
     pub info: RsInfo,
     pub rib: RibTx,
-    pub peers: Arc<Vec<(PeerId, SharedStatus)>>,
+    /// The configured sessions (a reload replaces the list).
+    pub peers: Arc<std::sync::RwLock<Vec<(PeerId, SharedStatus)>>>,
     pub metrics: Arc<Metrics>,
+}
+
+impl ApiState {
+    /// The configured sessions now.
+    fn sessions(&self) -> Vec<(PeerId, SharedStatus)> {
+        match self.peers.read() {
+            Ok(v) => v.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
 }
 
 /// An API error: status code and a message that says what was wrong.
@@ -164,7 +175,7 @@ async fn neighbor_list(st: &ApiState) -> Result<Vec<serde_json::Value>, ApiError
     };
     let now = crate::session::status::unix_now();
     Ok(st
-        .peers
+        .sessions()
         .iter()
         .map(|(id, s)| {
             let s = snapshot(s);
@@ -205,7 +216,7 @@ fn find_peer(st: &ApiState, address: &str) -> Result<PeerId, ApiError> {
     let ip: IpAddr = address
         .parse()
         .map_err(|_| bad(format!("'{address}' is not an IP address")))?;
-    st.peers
+    st.sessions()
         .iter()
         .find(|(_, s)| snapshot(s).address == ip)
         .map(|(id, _)| *id)

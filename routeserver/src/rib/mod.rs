@@ -16,6 +16,7 @@ pub mod export;
 pub mod mrt;
 pub mod peers;
 pub mod query;
+pub mod reload;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -204,6 +205,18 @@ pub enum RibMsg {
     /// A new VRP set: routes covered by what changed are revalidated.
     Vrps(Arc<VrpSet>),
     Query(query::Query, oneshot::Sender<query::Answer>),
+    /// Configuration reload: a new neighbour (its id must be the next index).
+    AddPeer(PeerStatic),
+    /// Configuration reload: the neighbour was removed; its paths are
+    /// withdrawn everywhere and its slot is marked gone.
+    RemovePeer {
+        peer: PeerId,
+    },
+    /// Configuration reload: new import settings for a neighbour; its
+    /// stored paths are evaluated again, the session is untouched.
+    SetPeer(PeerStatic),
+    /// Configuration reload: new peering LANs; every path is evaluated again.
+    SetPeeringLans(Vec<IpNet>),
 }
 
 /// The sending side that sessions and the API use to reach the RIB.
@@ -379,11 +392,25 @@ impl Rib {
             RibMsg::Query(q, reply) => {
                 let _ = reply.send(self.answer(q));
             }
+            RibMsg::AddPeer(stat) => self.add_peer(stat),
+            RibMsg::RemovePeer { peer } => self.remove_peer(peer),
+            RibMsg::SetPeer(stat) => {
+                self.set_peer(stat);
+            }
+            RibMsg::SetPeeringLans(lans) => {
+                self.set_peering_lans(lans);
+            }
         }
     }
 
     fn peer_up(&mut self, peer: PeerId, up: PeerUp) {
-        let st = &mut self.peers[peer as usize];
+        let Some(st) = self.peers.get_mut(peer as usize) else {
+            return;
+        };
+        if st.gone {
+            // A late session of a removed neighbour: it is being closed.
+            return;
+        }
         st.router_id = up.router_id;
         st.ipv4 = up.ipv4;
         st.ipv6 = up.ipv6;
@@ -465,7 +492,13 @@ impl Rib {
 
     /// Apply one UPDATE from a member.
     pub fn update(&mut self, peer: PeerId, update: Update) {
-        let stat = self.peers[peer as usize].stat.clone();
+        let Some(st) = self.peers.get(peer as usize) else {
+            return;
+        };
+        if st.gone {
+            return;
+        }
+        let stat = st.stat.clone();
         for prefix in update.withdrawn {
             self.change(peer, prefix, None);
         }

@@ -11,8 +11,8 @@ use crate::policy::verdict::Verdict;
 use crate::policy::PeerPolicy;
 use crate::wire::Asn;
 
-/// A neighbour as configured: fixed for the life of the process (a reload
-/// that changes it replaces the session).
+/// A neighbour as configured. A reload may replace it (policy changes, see
+/// [`super::RibMsg::SetPeer`]); session changes give a new peer instead.
 #[derive(Clone, Debug)]
 pub struct PeerStatic {
     pub id: PeerId,
@@ -53,6 +53,9 @@ pub struct PeerState {
     pub by_reason: [usize; 16],
     /// Paths held from this peer, per RPKI state (index `RpkiTag as usize`).
     pub by_rpki: [usize; 4],
+    /// Removed from the configuration by a reload: the slot stays (ids are
+    /// indexes) but the peer gets and gives no routes.
+    pub gone: bool,
 }
 
 impl PeerState {
@@ -74,6 +77,7 @@ impl PeerState {
             stuck: false,
             by_reason: [0; 16],
             by_rpki: [0; 4],
+            gone: false,
         }
     }
 

@@ -324,6 +324,7 @@ impl Rib {
             peers: self
                 .peers
                 .iter()
+                .filter(|st| !st.gone)
                 .map(|st| PeerCounts {
                     id: st.stat.id,
                     member: st.stat.member.to_string(),

@@ -416,3 +416,165 @@ fn metrics_count_filtered_routes_by_reason_and_rpki_state() {
         "series removed when no route has the reason"
     );
 }
+
+fn reload_static(id: PeerId, asn: u32, max_as_path_len: usize) -> PeerStatic {
+    PeerStatic {
+        id,
+        member: Arc::from(format!("m{asn}")),
+        asn,
+        address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + id as u8)),
+        max_prefix_v4: None,
+        max_prefix_v6: None,
+        max_prefix_enforce: true,
+        blackhole_opt_in: false,
+        policy: Arc::new(PeerPolicy {
+            next_hop: NextHopMode::Any,
+            max_as_path_len,
+            ..PeerPolicy::default()
+        }),
+        irr: None,
+    }
+}
+
+#[test]
+fn reload_policy_refilters_stored_paths_both_ways() {
+    let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
+    let p: IpNet = "140.112.0.0/16".parse().unwrap();
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659, 38880, 4608], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16"],
+    );
+    assert_eq!(drain(&mut m[1]).0.len(), 1);
+    rib.handle(RibMsg::SetPeer(reload_static(0, 1659, 2)));
+    rib.flush();
+    assert_eq!(drain(&mut m[1]).1, vec![p], "now filtered: withdrawn");
+    assert_eq!(drain(&mut m[2]).1, vec![p]);
+    assert!(!rib.verdict_of(0, &p).unwrap().accepted());
+    assert_eq!(
+        (rib.peers()[0].received[0], rib.peers()[0].accepted[0]),
+        (1, 0)
+    );
+    // Loosened again: announced again from the stored path.
+    rib.handle(RibMsg::SetPeer(reload_static(0, 1659, 32)));
+    rib.flush();
+    let (ann, wd) = drain(&mut m[1]);
+    assert_eq!((ann.len(), wd.len()), (1, 0));
+    assert_eq!(ann[0].0, p);
+    assert_eq!(rib.peers()[0].accepted[0], 1);
+}
+
+#[test]
+fn reload_removed_peer_is_withdrawn_and_ignored_afterwards() {
+    let (mut rib, mut m) = setup(&[1659, 7539, 9264]);
+    let p: IpNet = "140.112.0.0/16".parse().unwrap();
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16"],
+    );
+    drain(&mut m[1]);
+    drain(&mut m[2]);
+    rib.handle(RibMsg::RemovePeer { peer: 0 });
+    rib.flush();
+    assert_eq!(drain(&mut m[1]).1, vec![p]);
+    assert_eq!(drain(&mut m[2]).1, vec![p]);
+    assert!(rib.table().is_empty());
+    assert!(rib.peers()[0].gone);
+    // A late UPDATE and a late Up of the removed session change nothing.
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16"],
+    );
+    assert!(rib.table().is_empty());
+    let (out_tx, mut out) = OutQueue::new();
+    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
+    rib.handle(RibMsg::Up {
+        peer: 0,
+        up: PeerUp {
+            router_id: 1,
+            ipv4: true,
+            ipv6: true,
+            out: out_tx,
+            ctl: ctl_tx,
+        },
+    });
+    rib.flush();
+    assert!(out.try_recv().is_none(), "a removed peer gets no table");
+    announce(
+        &mut rib,
+        1,
+        attrs(vec![7539], [192, 0, 2, 11], vec![]),
+        &["140.113.0.0/16"],
+    );
+    assert!(out.try_recv().is_none(), "nor later routes");
+    assert_eq!(drain(&mut m[2]).0.len(), 1);
+}
+
+#[test]
+fn reload_added_peer_gets_the_table() {
+    let (mut rib, mut m) = setup(&[1659, 7539]);
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16"],
+    );
+    drain(&mut m[1]);
+    // An id that is not the next index is refused.
+    rib.handle(RibMsg::AddPeer(reload_static(5, 9264, 32)));
+    assert_eq!(rib.peers().len(), 2);
+    rib.handle(RibMsg::AddPeer(reload_static(2, 9264, 32)));
+    assert_eq!(rib.peers().len(), 3);
+    let (out_tx, mut out) = OutQueue::new();
+    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
+    rib.handle(RibMsg::Up {
+        peer: 2,
+        up: PeerUp {
+            router_id: 3,
+            ipv4: true,
+            ipv6: true,
+            out: out_tx,
+            ctl: ctl_tx,
+        },
+    });
+    rib.flush();
+    let b = out.try_recv().expect("the table");
+    assert!(
+        matches!(&b.changes[..], [OutChange::Announce(r)] if r.prefix.to_string() == "140.112.0.0/16")
+    );
+    assert_eq!(b.end_of_rib.len(), 2);
+    // Its routes reach the others.
+    announce(
+        &mut rib,
+        2,
+        attrs(vec![9264], [192, 0, 2, 12], vec![]),
+        &["140.114.0.0/16"],
+    );
+    assert_eq!(drain(&mut m[0]).0.len(), 1);
+}
+
+#[test]
+fn reload_peering_lans_refilter_everything() {
+    let (mut rib, mut m) = setup(&[1659, 7539]);
+    let p: IpNet = "140.112.0.0/24".parse().unwrap();
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/24"],
+    );
+    assert_eq!(drain(&mut m[1]).0.len(), 1);
+    rib.handle(RibMsg::SetPeeringLans(vec!["140.112.0.0/23"
+        .parse()
+        .unwrap()]));
+    rib.flush();
+    assert_eq!(drain(&mut m[1]).1, vec![p], "inside the new LAN: withdrawn");
+    rib.handle(RibMsg::SetPeeringLans(vec![]));
+    rib.flush();
+    assert_eq!(drain(&mut m[1]).0.len(), 1, "LAN gone: announced again");
+}

@@ -24,7 +24,7 @@ pub async fn run(
     mut rd: MsgReader,
     wr: MsgWriter,
     incoming: &mut mpsc::Receiver<TcpStream>,
-    shutdown: &mut watch::Receiver<Option<String>>,
+    shutdown: &mut watch::Receiver<Option<Notification>>,
 ) -> SessionError {
     let m = &env.metrics;
     let asn = cfg.asn.to_string();
@@ -107,8 +107,8 @@ pub async fn run(
                 break match r { Ok(e) => e, Err(e) => SessionError::Local(format!("writer task: {e}")) };
             }
             _ = shutdown.changed() => {
-                let msg = shutdown.borrow().clone().unwrap_or_default();
-                notify_and_wait(Notification::cease_admin_shutdown(&msg));
+                let n = shutdown.borrow().clone().unwrap_or_else(|| Notification::cease_admin_shutdown(""));
+                notify_and_wait(n);
                 break wait_writer(&mut writer).await;
             }
             Some(ctl) = ctl_rx.recv() => match ctl {

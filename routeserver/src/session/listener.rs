@@ -3,12 +3,16 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::metrics::Metrics;
+
+/// Where connections go, by member address. Shared with the reload, which
+/// adds and removes entries while the listeners run.
+pub type PeerMap = Arc<RwLock<HashMap<IpAddr, mpsc::Sender<TcpStream>>>>;
 
 /// Bind a listening socket (SO_REUSEADDR, IPV6_V6ONLY for IPv6 so IPv4 and
 /// IPv6 listeners can share the port).
@@ -39,11 +43,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// Accept connections forever, dispatching by source address.
-pub async fn accept_loop(
-    listener: TcpListener,
-    peers: Arc<HashMap<IpAddr, mpsc::Sender<TcpStream>>>,
-    metrics: Arc<Metrics>,
-) {
+pub async fn accept_loop(listener: TcpListener, peers: PeerMap, metrics: Arc<Metrics>) {
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(x) => x,
@@ -54,7 +54,11 @@ pub async fn accept_loop(
             }
         };
         let ip = canonical(from.ip());
-        match peers.get(&ip) {
+        let tx = match peers.read() {
+            Ok(m) => m.get(&ip).cloned(),
+            Err(p) => p.into_inner().get(&ip).cloned(),
+        };
+        match tx {
             Some(tx) => {
                 if tx.try_send(stream).is_err() {
                     metrics

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::metrics::Metrics;
 use crate::rib::export::ExportConfig;
 use crate::rib::{PeerId, RibMsg, RibTx};
-use crate::wire::Asn;
+use crate::wire::{Asn, Notification};
 use conn::{MsgReader, MsgWriter, SessionError};
 use handshake::{handshake, Negotiated};
 use status::{unix_now, PeerStatus, State};
@@ -63,6 +63,33 @@ pub struct PeerHandle {
     pub cfg: Arc<NeighborConfig>,
     pub status: SharedStatus,
     pub incoming: mpsc::Sender<TcpStream>,
+    stop: Arc<watch::Sender<Option<Notification>>>,
+}
+
+impl PeerHandle {
+    /// End the peer task: an Established session is closed with `n`, one
+    /// being set up is dropped. The first stop (or process shutdown) wins.
+    pub fn stop(&self, n: Notification) {
+        self.stop.send_if_modified(|v| {
+            if v.is_none() {
+                *v = Some(n);
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+/// A Cease with `subcode` carrying `msg` encoded as an RFC 9003 Shutdown
+/// Communication (length octet, UTF-8, at most 255 octets). Used with Peer
+/// De-configured (3) and Other Configuration Change (6) on reload: RFC 9003
+/// defines the message for subcodes 2 and 4, so a receiver that does not
+/// expect it with another subcode only shows it as data.
+pub fn cease_with_message(subcode: u8, msg: &str) -> Notification {
+    let mut n = Notification::cease_admin_shutdown(msg);
+    n.subcode = subcode;
+    n
 }
 
 /// Messages from connection tasks back to the peer task.
@@ -144,12 +171,37 @@ pub fn spawn_peer(cfg: NeighborConfig, env: PeerEnv) -> PeerHandle {
     )));
     set_state(&status, &env.metrics, State::Active);
     let (tx, rx) = mpsc::channel(4);
+    let (stop_tx, stop_rx) = watch::channel(None);
+    let stop = Arc::new(stop_tx);
     let handle = PeerHandle {
         cfg: cfg.clone(),
         status: status.clone(),
         incoming: tx,
+        stop: stop.clone(),
     };
-    tokio::spawn(run_peer(cfg, env, status, rx));
+    // Process shutdown reaches the peer as an Administrative Shutdown with
+    // the operator's message; the forwarder ends with the peer task.
+    let mut global = env.shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Some(msg) = global.borrow_and_update().clone() {
+                stop.send_if_modified(|v| {
+                    if v.is_none() {
+                        *v = Some(Notification::cease_admin_shutdown(&msg));
+                        true
+                    } else {
+                        false
+                    }
+                });
+                return;
+            }
+            tokio::select! {
+                r = global.changed() => if r.is_err() { return },
+                _ = stop.closed() => return,
+            }
+        }
+    });
+    tokio::spawn(run_peer(cfg, env, status, rx, stop_rx));
     handle
 }
 
@@ -213,11 +265,11 @@ async fn run_peer(
     env: PeerEnv,
     status: SharedStatus,
     mut incoming: mpsc::Receiver<TcpStream>,
+    mut shutdown: watch::Receiver<Option<Notification>>,
 ) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<ConnEvent>();
     let mut conns: HashMap<u64, ConnInfo> = HashMap::new();
     let mut next_conn = 0u64;
-    let mut shutdown = env.shutdown.clone();
     // First connect attempt soon after start, then every ConnectRetry.
     let mut retry_at = Instant::now() + Duration::from_millis(200);
     let mut idle_until: Option<Instant> = None;
@@ -230,6 +282,7 @@ async fn run_peer(
                 for (_, c) in conns.drain() {
                     if let Some(cancel) = c.cancel { let _ = cancel.send(()); }
                 }
+                set_state(&status, &env.metrics, State::Idle);
                 return;
             }
             Some(stream) = incoming.recv() => {
@@ -295,6 +348,7 @@ async fn run_peer(
                         }
                     }
                     if shutdown.borrow().is_some() {
+                        set_state(&status, &env.metrics, State::Idle);
                         return;
                     }
                     retry_at = Instant::now() + cfg.connect_retry.min(Duration::from_secs(5));

@@ -1,0 +1,289 @@
+//! Configuration reload (SIGHUP): read the file again and apply the
+//! difference. Neighbours are matched by address. A removed neighbour's
+//! session ends with Cease / Peer De-configured and its routes are
+//! withdrawn; a new one gets a new peer id and session; a neighbour whose
+//! session settings changed is removed and added again (Cease / Other
+//! Configuration Change); one whose import policy changed keeps its session
+//! and has its stored paths evaluated again. A file with errors changes
+//! nothing.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{bail, Context};
+use fox_config::{Config, Neighbor};
+use ipnet::IpNet;
+
+use super::{load_irr, member_addresses, neighbor_parts};
+use crate::rib::{PeerId, RibMsg};
+use crate::session::listener::PeerMap;
+use crate::session::{
+    cease_with_message, spawn_peer, NeighborConfig, PeerEnv, PeerHandle, SharedStatus,
+};
+use crate::wire::{CEASE_OTHER_CONFIGURATION_CHANGE, CEASE_PEER_DECONFIGURED};
+
+/// The message sent to a neighbour removed from the configuration.
+pub const REMOVED_MESSAGE: &str = "neighbour removed from the route server configuration";
+/// The message sent to a neighbour whose session settings changed.
+pub const CHANGED_MESSAGE: &str = "session settings changed, please reconnect";
+
+/// A configured neighbour and its session task.
+struct Running {
+    id: PeerId,
+    neighbor: Neighbor,
+    session: NeighborConfig,
+    handle: PeerHandle,
+}
+
+/// What one reload changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    pub added: Vec<IpAddr>,
+    pub removed: Vec<IpAddr>,
+    /// Session settings changed: removed and added again.
+    pub restarted: Vec<IpAddr>,
+    /// Import policy applied again, session untouched.
+    pub policy: Vec<IpAddr>,
+    /// Peering LANs changed: every path evaluated again.
+    pub peering_lans: bool,
+}
+
+/// Keeps the running configuration and the sessions between reloads.
+pub struct Reloader {
+    config: Config,
+    name: String,
+    env: PeerEnv,
+    by_addr: PeerMap,
+    api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>>,
+    running: HashMap<IpAddr, Running>,
+    next_id: PeerId,
+}
+
+/// Do two session configurations need the same BGP session? (Everything
+/// but the peer id and the max-prefix restart delay, which applies at the
+/// next restart.)
+fn same_session(a: &NeighborConfig, b: &NeighborConfig) -> bool {
+    a.member == b.member
+        && a.asn == b.asn
+        && a.address == b.address
+        && a.local_address == b.local_address
+        && a.port == b.port
+        && a.passive == b.passive
+        && a.local_asn == b.local_asn
+        && a.router_id == b.router_id
+        && a.hold_time == b.hold_time
+        && a.connect_retry == b.connect_retry
+}
+
+/// Everything in the configuration that the import policy of `n` is built from.
+fn policy_inputs(config: &Config, n: &Neighbor) -> (Neighbor, Vec<IpAddr>, Option<String>) {
+    let as_set = config
+        .members
+        .iter()
+        .find(|m| m.name == n.member)
+        .and_then(|m| m.as_set.clone());
+    (n.clone(), member_addresses(config, &n.member), as_set)
+}
+
+fn lans(config: &Config) -> Vec<IpNet> {
+    config.peering_lans.iter().map(|l| l.prefix).collect()
+}
+
+impl Reloader {
+    /// A reloader for route server `name`, with no session started yet.
+    pub(super) fn new(
+        config: Config,
+        name: String,
+        env: PeerEnv,
+        by_addr: PeerMap,
+        api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>>,
+    ) -> Reloader {
+        Reloader {
+            config,
+            name,
+            env,
+            by_addr,
+            api_peers,
+            running: HashMap::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Start the session task of a neighbour the RIB already knows and let
+    /// the listeners hand it its connections.
+    pub(super) fn start(&mut self, neighbor: Neighbor, session: NeighborConfig) {
+        let id = session.id;
+        let handle = spawn_peer(session.clone(), self.env.clone());
+        let mut map = match self.by_addr.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.insert(neighbor.address, handle.incoming.clone());
+        drop(map);
+        self.running.insert(
+            neighbor.address,
+            Running {
+                id,
+                neighbor,
+                session,
+                handle,
+            },
+        );
+        self.next_id = self.next_id.max(id + 1);
+    }
+
+    /// Show the configured sessions in the API, by peer id.
+    pub(super) fn publish(&self) {
+        let mut list: Vec<(PeerId, SharedStatus)> = self
+            .running
+            .values()
+            .map(|r| (r.id, r.handle.status.clone()))
+            .collect();
+        list.sort_by_key(|(id, _)| *id);
+        match self.api_peers.write() {
+            Ok(mut v) => *v = list,
+            Err(p) => *p.into_inner() = list,
+        }
+    }
+
+    /// Read the configuration file again and apply it. A file with errors
+    /// is logged and changes nothing (returns `None`).
+    pub async fn reload(&mut self) -> Option<ReloadSummary> {
+        let file = self.config.source.clone();
+        tracing::info!(file = %file.display(), "reloading the configuration");
+        let config = match fox_config::load(&file) {
+            Ok(c) => c,
+            Err(errors) => {
+                tracing::error!(file = %file.display(), errors = %errors, "configuration has errors: nothing changed");
+                return None;
+            }
+        };
+        match self.apply(config).await {
+            Ok(s) => {
+                tracing::info!(added = ?s.added, removed = ?s.removed, restarted = ?s.restarted, policy = ?s.policy, peering_lans = s.peering_lans, "configuration reloaded");
+                Some(s)
+            }
+            Err(e) => {
+                tracing::error!(file = %file.display(), error = format!("{e:#}"), "configuration not applied: nothing changed");
+                None
+            }
+        }
+    }
+
+    /// Apply a new configuration. Everything that can fail is checked
+    /// before the first change.
+    pub async fn apply(&mut self, config: Config) -> anyhow::Result<ReloadSummary> {
+        let rs = config
+            .route_server(&self.name)
+            .with_context(|| format!("no route server named '{}'", self.name))?
+            .clone();
+        let neighbors = config.neighbors(&rs.name);
+        let mut wanted: HashMap<IpAddr, &Neighbor> = HashMap::new();
+        for n in &neighbors {
+            if wanted.insert(n.address, n).is_some() {
+                bail!("address {} is configured for two neighbours", n.address);
+            }
+        }
+        let irr = load_irr(&config, &neighbors)?;
+        self.warn_restart_only(&config);
+
+        let mut summary = ReloadSummary::default();
+        // Removed neighbours, and those whose session must start over.
+        let mut addrs: Vec<IpAddr> = self.running.keys().copied().collect();
+        addrs.sort();
+        for addr in addrs {
+            let restart = match (wanted.get(&addr), self.running.get(&addr)) {
+                (Some(n), Some(r)) => {
+                    let (_, s) = neighbor_parts(&config, &rs, n, r.id, &irr);
+                    if same_session(&r.session, &s) {
+                        continue;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            let Some(r) = self.running.remove(&addr) else {
+                continue;
+            };
+            let cease = if restart {
+                summary.restarted.push(addr);
+                cease_with_message(CEASE_OTHER_CONFIGURATION_CHANGE, CHANGED_MESSAGE)
+            } else {
+                summary.removed.push(addr);
+                cease_with_message(CEASE_PEER_DECONFIGURED, REMOVED_MESSAGE)
+            };
+            r.handle.stop(cease);
+            match self.by_addr.write() {
+                Ok(mut m) => m.remove(&addr),
+                Err(p) => p.into_inner().remove(&addr),
+            };
+            self.rib(RibMsg::RemovePeer { peer: r.id }).await?;
+        }
+        if lans(&self.config) != lans(&config) {
+            summary.peering_lans = true;
+            self.rib(RibMsg::SetPeeringLans(lans(&config))).await?;
+        }
+        // Kept sessions: new import settings when anything they come from
+        // changed; IRR users always, as the IRR files were read again.
+        let mut kept: Vec<(PeerId, IpAddr)> = self
+            .running
+            .values()
+            .map(|r| (r.id, r.neighbor.address))
+            .collect();
+        kept.sort();
+        for (id, addr) in kept {
+            let (Some(n), Some(r)) = (wanted.get(&addr), self.running.get_mut(&addr)) else {
+                continue;
+            };
+            let (stat, _) = neighbor_parts(&config, &rs, n, id, &irr);
+            let changed = policy_inputs(&self.config, &r.neighbor) != policy_inputs(&config, n);
+            r.neighbor = (*n).clone();
+            if changed || stat.irr.is_some() {
+                summary.policy.push(addr);
+                self.rib(RibMsg::SetPeer(stat)).await?;
+            }
+        }
+        // New neighbours (and restarted ones) in configuration order.
+        for n in &neighbors {
+            if self.running.contains_key(&n.address) {
+                continue;
+            }
+            let id = self.next_id;
+            let (stat, session) = neighbor_parts(&config, &rs, n, id, &irr);
+            self.rib(RibMsg::AddPeer(stat)).await?;
+            if !summary.restarted.contains(&n.address) {
+                summary.added.push(n.address);
+            }
+            self.start(n.clone(), session);
+        }
+        self.publish();
+        self.config = config;
+        Ok(summary)
+    }
+
+    async fn rib(&self, msg: RibMsg) -> anyhow::Result<()> {
+        self.env
+            .rib
+            .send(msg)
+            .await
+            .map_err(|_| anyhow::anyhow!("the RIB has stopped"))
+    }
+
+    /// Log the changes that only a restart applies.
+    fn warn_restart_only(&self, new: &Config) {
+        let old = &self.config;
+        let (o, n) = (old.route_server(&self.name), new.route_server(&self.name));
+        if let (Some(o), Some(n)) = (o, n) {
+            if o.listen != n.listen || o.port != n.port || o.api != n.api {
+                tracing::warn!("listen addresses, BGP port and API address change only at restart");
+            }
+        }
+        if old.blackhole != new.blackhole {
+            tracing::warn!("blackhole next hops change only at restart");
+        }
+        if old.rpki != new.rpki {
+            tracing::warn!("RPKI sources change only at restart");
+        }
+    }
+}
