@@ -151,3 +151,83 @@ async fn get(addr: SocketAddr, path: &str) -> String {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default()
 }
+
+/// A UDP relay between one probe and a reflector that delays each direction by `delay`
+/// and drops about `loss_pct`% of packets in each direction (fixed-seed generator).
+async fn impaired_relay(
+    upstream: SocketAddr,
+    delay: Duration,
+    loss_pct: u64,
+    sd: watch::Receiver<Option<String>>,
+) -> SocketAddr {
+    let front = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let back = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    back.connect(upstream).await.unwrap();
+    let addr = front.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut sd = sd;
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut drop = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % 100 < loss_pct
+        };
+        let mut client: Option<SocketAddr> = None;
+        let (mut b1, mut b2) = (vec![0u8; 2048], vec![0u8; 2048]);
+        loop {
+            tokio::select! {
+                r = front.recv_from(&mut b1) => {
+                    let Ok((n, from)) = r else { continue };
+                    client = Some(from);
+                    if drop() { continue; }
+                    let (back, data) = (back.clone(), b1[..n].to_vec());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = back.send(&data).await;
+                    });
+                }
+                r = back.recv(&mut b2) => {
+                    let (Ok(n), Some(c)) = (r, client) else { continue };
+                    if drop() { continue; }
+                    let (front, data) = (front.clone(), b2[..n].to_vec());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = front.send_to(&data, c).await;
+                    });
+                }
+                _ = sd.changed() => return,
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_and_loss_through_an_impaired_path_are_measured() {
+    let (tx, sd) = watch::channel(None);
+    let refl = reflector(0, &sd).await;
+    let target = impaired_relay(refl, Duration::from_millis(20), 10, sd.clone()).await;
+    let collector = Collector::with_map(MemberMap::default());
+    let mut s = settings("impaired", target, 10);
+    s.timeout = Duration::from_millis(400);
+    let probe = collector.add_probe(s);
+    tokio::spawn(run_probe(probe.clone(), None, sd.clone()));
+    wait_done(&probe, 400).await;
+    let _ = tx.send(Some("done".into()));
+    let st = probe.state();
+    let mean = st.mean_rtt().unwrap();
+    // 20 ms each way (timers round up by up to a millisecond), never less than the delay.
+    assert!((0.040..0.046).contains(&mean), "mean RTT {mean}");
+    // About 10% each way: 1 - 0.9^2 = 19% round trip; n >= 400 gives sd ~2%.
+    let loss = st.loss_ratio().unwrap();
+    assert!((0.10..0.28).contains(&loss), "loss {loss}");
+    assert_eq!(st.late, 0);
+    drop(st);
+    let text = collector.metrics_text();
+    // Every RTT lands in the 25.6-51.2 ms bucket or above, none below.
+    assert!(
+        text.contains("fox_probe_rtt_seconds_bucket{probe=\"impaired\",le=\"0.0256\"} 0"),
+        "{text}"
+    );
+}
