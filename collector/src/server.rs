@@ -284,6 +284,20 @@ pub async fn serve(
         &settings.alerts,
     ));
     collector.set_alerts(engine.clone());
+    {
+        let engine = engine.clone();
+        let mut sd = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut iv = tokio::time::interval(crate::alert::RESEND_INTERVAL);
+            iv.tick().await;
+            loop {
+                tokio::select! {
+                    _ = iv.tick() => engine.resend_active(),
+                    _ = sd.changed() => return,
+                }
+            }
+        }));
+    }
     for p in &settings.probes {
         let probe = collector.add_probe(p.clone());
         tracing::info!(probe = %p.name, target = %p.target, "STAMP probe starting");

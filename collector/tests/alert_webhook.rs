@@ -149,6 +149,17 @@ async fn reflector_gone_raises_once_and_back_resolves() {
     let t = texts(&rx.seen);
     assert_eq!(t.len(), 1, "{t:?}");
     assert!(t[0].starts_with("FIRING FoxProbeDown"), "{t:?}");
+    // The periodic re-send reaches Alertmanager only, still firing.
+    let am_before = am_down(&rx.seen).len();
+    engine.resend_active();
+    wait_for("Alertmanager re-send", || {
+        am_down(&rx.seen).len() > am_before
+    })
+    .await;
+    assert!(am_down(&rx.seen)
+        .last()
+        .is_some_and(|a| a.get("endsAt").is_none()));
+    assert_eq!(texts(&rx.seen).len(), 1);
 
     // The reflector comes back on the same address.
     let (_refl_tx2, refl_sd2) = watch::channel(None);
@@ -157,8 +168,12 @@ async fn reflector_gone_raises_once_and_back_resolves() {
     wait_for("RESOLVED on the webhook", || texts(&rx.seen).len() >= 2).await;
     let t = texts(&rx.seen);
     assert!(t[1].starts_with("RESOLVED FoxProbeDown"), "{t:?}");
-    wait_for("Alertmanager resolve", || am_down(&rx.seen).len() >= 2).await;
-    let a = &am_down(&rx.seen)[1];
+    wait_for("Alertmanager resolve", || {
+        am_down(&rx.seen).iter().any(|a| a.get("endsAt").is_some())
+    })
+    .await;
+    let all = am_down(&rx.seen);
+    let a = all.last().unwrap();
     assert!(a["endsAt"].as_str().is_some_and(|s| s.ends_with('Z')));
     assert!(probe.state().up());
     assert!(!engine

@@ -46,7 +46,7 @@ pub enum Format {
 /// Sends alerts to every configured target.
 #[derive(Clone, Default)]
 pub struct Notifier {
-    queues: Vec<mpsc::UnboundedSender<Alert>>,
+    queues: Vec<(Format, mpsc::UnboundedSender<Alert>)>,
 }
 
 impl Notifier {
@@ -64,14 +64,27 @@ impl Notifier {
         for (url, format) in all {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(deliver(url, format, policy, rx));
-            queues.push(tx);
+            queues.push((format, tx));
         }
         Notifier { queues }
     }
 
     /// Queues `alert` for every target.
     pub fn send(&self, alert: &Alert) {
-        for q in &self.queues {
+        self.send_to(alert, None);
+    }
+
+    /// Queues `alert` again for the Alertmanager targets only: Alertmanager resolves an
+    /// alert by itself when it is not re-sent within its `resolve_timeout`.
+    pub fn resend(&self, alert: &Alert) {
+        self.send_to(alert, Some(Format::Alertmanager));
+    }
+
+    fn send_to(&self, alert: &Alert, only: Option<Format>) {
+        for (f, q) in &self.queues {
+            if only.is_some_and(|o| o != *f) {
+                continue;
+            }
             if q.send(alert.clone()).is_err() {
                 tracing::warn!(probe = %alert.probe, "alert delivery task has stopped");
             }

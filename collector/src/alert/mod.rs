@@ -16,6 +16,10 @@ pub use deliver::{Notifier, RetryPolicy};
 
 use crate::probe::Probe;
 
+/// How often firing alerts are re-sent to Alertmanager (well under its default 5 m
+/// `resolve_timeout`).
+pub const RESEND_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What an alert is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,6 +93,13 @@ impl AlertEngine {
         let mut v: Vec<Alert> = a.values().cloned().collect();
         v.sort_by(|x, y| (&x.probe, x.kind.name()).cmp(&(&y.probe, y.kind.name())));
         v
+    }
+
+    /// Sends every firing alert to Alertmanager again (call every `RESEND_INTERVAL`).
+    pub fn resend_active(&self) {
+        for a in self.active() {
+            self.notifier.resend(&a);
+        }
     }
 
     /// Evaluates every threshold for `probe`; raises or resolves what changed.
