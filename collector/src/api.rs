@@ -5,6 +5,7 @@
 //! - `GET /api/v1/matrix`: member-to-member cells, per IP version, per ingress site
 //! - `GET /api/v1/hygiene`: violations per member MAC and rule, with the last offence
 //! - `GET /api/v1/status`: decoder and loss counters
+//! - `GET /api/v1/probes`: STAMP probes with RTT, loss, availability and SLA met/missed
 //! - `GET /metrics`: Prometheus text format
 
 use axum::extract::{Path, State};
@@ -29,6 +30,7 @@ pub fn router(collector: Collector) -> Router {
         .route("/api/v1/matrix", get(matrix))
         .route("/api/v1/hygiene", get(hygiene))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/probes", get(probes))
         .route("/metrics", get(metrics))
         .with_state(collector)
 }
@@ -224,6 +226,35 @@ async fn status(State(c): State<Collector>) -> Json<Value> {
         "data_sources": sources,
         "members": st.map.members().len(),
         "macs": st.map.mac_count(),
+    }))
+}
+
+async fn probes(State(c): State<Collector>) -> Json<Value> {
+    let sla = c.sla();
+    let now = crate::server::unix_now();
+    let probes: Vec<Value> = c.probes().iter().map(|p| p.report(&sla, now)).collect();
+    let alerts: Vec<Value> = c
+        .alerts()
+        .map(|a| a.active())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            json!({
+                "probe": a.probe,
+                "alert": a.kind.name(),
+                "summary": a.summary,
+                "starts_at": crate::alert::deliver::rfc3339(a.starts_at),
+            })
+        })
+        .collect();
+    Json(json!({
+        "sla": {
+            "rtt_ms": sla.rtt.as_secs_f64() * 1000.0,
+            "availability_percent": sla.availability_percent(),
+            "loss_percent": sla.loss_percent(),
+        },
+        "probes": probes,
+        "alerts": alerts,
     }))
 }
 

@@ -3,9 +3,11 @@
 
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod api;
 pub mod fabric;
 pub mod metrics;
+pub mod probe;
 pub mod server;
 pub mod sflow;
 pub mod state;

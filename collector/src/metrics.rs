@@ -1,9 +1,13 @@
 //! Prometheus metrics. Counters live in the fabric state (no registry work on the hot path);
 //! a scrape brings the registry up to date by adding what changed since the last scrape.
 
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
+};
 
 use crate::fabric::{MemberMap, Rule};
+use crate::probe::Probe;
 use crate::state::FabricState;
 
 /// The collector's registry and metric families.
@@ -24,6 +28,11 @@ pub struct Metrics {
     unattributed_bytes: IntCounterVec,
     hygiene: IntCounterVec,
     members: IntGauge,
+    probe_rtt: HistogramVec,
+    probe_sent: IntCounterVec,
+    probe_lost: IntCounterVec,
+    probe_up: IntGaugeVec,
+    probe_availability: GaugeVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounter> {
@@ -138,6 +147,46 @@ impl Metrics {
                 r.register(Box::new(g.clone()))?;
                 g
             },
+            probe_rtt: {
+                // 50 us doubling to ~26 s: IXP LAN RTTs land in the low buckets.
+                let b = prometheus::exponential_buckets(0.000_05, 2.0, 20)?;
+                let opts =
+                    HistogramOpts::new("fox_probe_rtt_seconds", "STAMP round-trip time").buckets(b);
+                let h = HistogramVec::new(opts, &["probe"])?;
+                r.register(Box::new(h.clone()))?;
+                h
+            },
+            probe_sent: counter_vec(
+                &r,
+                "fox_probe_sent_total",
+                "STAMP test packets sent",
+                &["probe"],
+            )?,
+            probe_lost: counter_vec(
+                &r,
+                "fox_probe_lost_total",
+                "STAMP test packets not reflected within the timeout",
+                &["probe"],
+            )?,
+            probe_up: {
+                let g = IntGaugeVec::new(
+                    Opts::new("fox_probe_up", "1 when the probe's target answers"),
+                    &["probe"],
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
+            probe_availability: {
+                let g = GaugeVec::new(
+                    Opts::new(
+                        "fox_probe_availability_ratio",
+                        "minutes with a reply over minutes probed, per window",
+                    ),
+                    &["probe", "window"],
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
             registry: r,
         })
     }
@@ -216,6 +265,29 @@ impl Metrics {
                 &self.hygiene.with_label_values(&[name, &asn, rule.name()]),
                 n,
             );
+        }
+    }
+
+    /// The RTT histogram of probe `name`.
+    pub fn probe_histogram(&self, name: &str) -> Histogram {
+        self.probe_rtt.with_label_values(&[name])
+    }
+
+    /// Brings the probe families up to date at unix time `now`.
+    pub fn sync_probes(&self, probes: &[std::sync::Arc<Probe>], now: u64) {
+        for p in probes {
+            let l = [p.name.as_str()];
+            for w in p.availability(now) {
+                if let Some(r) = w.ratio {
+                    self.probe_availability
+                        .with_label_values(&[p.name.as_str(), w.window])
+                        .set(r);
+                }
+            }
+            let st = p.state();
+            catch_up(&self.probe_sent.with_label_values(&l), st.sent);
+            catch_up(&self.probe_lost.with_label_values(&l), st.lost);
+            self.probe_up.with_label_values(&l).set(i64::from(st.up()));
         }
     }
 

@@ -12,8 +12,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
+use crate::alert::AlertEngine;
 use crate::fabric::MemberMap;
 use crate::metrics::Metrics;
+use crate::probe::Probe;
 use crate::state::FabricState;
 
 /// Interval between rate snapshots.
@@ -37,6 +39,9 @@ struct Inner {
     metrics: Option<Metrics>,
     rates: Mutex<VecDeque<(Instant, Totals)>>,
     started: u64,
+    probes: Mutex<Vec<Arc<Probe>>>,
+    sla: Mutex<fox_config::SlaSettings>,
+    alerts: Mutex<Option<Arc<AlertEngine>>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -67,6 +72,9 @@ impl Collector {
                 metrics,
                 rates: Mutex::new(VecDeque::new()),
                 started: unix_now(),
+                probes: Mutex::new(Vec::new()),
+                sla: Mutex::new(fox_config::SlaSettings::default()),
+                alerts: Mutex::new(None),
             }),
         }
     }
@@ -84,6 +92,55 @@ impl Collector {
         }
     }
 
+    /// Adds a probe for `settings` (its RTTs feed the histogram); the caller runs it.
+    pub fn add_probe(&self, settings: fox_config::ProbeSettings) -> Arc<Probe> {
+        let hist = self
+            .inner
+            .metrics
+            .as_ref()
+            .map(|m| m.probe_histogram(&settings.name));
+        let p = Arc::new(Probe::new(settings, hist));
+        self.lock_probes().push(p.clone());
+        p
+    }
+
+    fn lock_probes(&self) -> MutexGuard<'_, Vec<Arc<Probe>>> {
+        self.inner.probes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The probes, in configuration order.
+    pub fn probes(&self) -> Vec<Arc<Probe>> {
+        self.lock_probes().clone()
+    }
+
+    /// Sets the SLA targets probes are judged against.
+    pub fn set_sla(&self, sla: fox_config::SlaSettings) {
+        *self.inner.sla.lock().unwrap_or_else(|p| p.into_inner()) = sla;
+    }
+
+    /// The SLA targets.
+    pub fn sla(&self) -> fox_config::SlaSettings {
+        self.inner
+            .sla
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sets the alert engine whose active alerts the API shows.
+    pub fn set_alerts(&self, engine: Arc<AlertEngine>) {
+        *self.inner.alerts.lock().unwrap_or_else(|p| p.into_inner()) = Some(engine);
+    }
+
+    /// The alert engine, if one runs.
+    pub fn alerts(&self) -> Option<Arc<AlertEngine>> {
+        self.inner
+            .alerts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Unix time the collector started.
     pub fn started(&self) -> u64 {
         self.inner.started
@@ -95,6 +152,7 @@ impl Collector {
             return String::new();
         };
         m.sync(&self.state());
+        m.sync_probes(&self.probes(), unix_now());
         m.render()
     }
 
@@ -206,6 +264,46 @@ pub async fn serve(
         tasks.push(tokio::spawn(listen(
             collector.clone(),
             sock,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(addr) = settings.stamp_reflector {
+        let sock = crate::probe::bind_reflector(addr)
+            .await
+            .with_context(|| format!("cannot listen for STAMP on {addr}"))?;
+        tracing::info!(address = %addr, "STAMP reflector listening");
+        tasks.push(tokio::spawn(crate::probe::reflect(
+            sock,
+            0,
+            shutdown.clone(),
+        )));
+    }
+    collector.set_sla(settings.sla.clone());
+    let engine = Arc::new(AlertEngine::from_config(
+        settings.sla.clone(),
+        &settings.alerts,
+    ));
+    collector.set_alerts(engine.clone());
+    {
+        let engine = engine.clone();
+        let mut sd = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut iv = tokio::time::interval(crate::alert::RESEND_INTERVAL);
+            iv.tick().await;
+            loop {
+                tokio::select! {
+                    _ = iv.tick() => engine.resend_active(),
+                    _ = sd.changed() => return,
+                }
+            }
+        }));
+    }
+    for p in &settings.probes {
+        let probe = collector.add_probe(p.clone());
+        tracing::info!(probe = %p.name, target = %p.target, "STAMP probe starting");
+        tasks.push(tokio::spawn(crate::probe::run_probe(
+            probe,
+            Some(engine.clone()),
             shutdown.clone(),
         )));
     }

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use crate::build::non_empty_list;
 use crate::decode::Ctx;
 use crate::model::RouteServer;
-use crate::node::{Loc, Node};
+use crate::node::{Kind, Loc, Node};
 
 /// Settings of the fabric collector (`fox collector`); defaults when the section is absent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +16,14 @@ pub struct CollectorSettings {
     pub sflow_listen: Vec<SocketAddr>,
     /// JSON API and /metrics address (default 127.0.0.1:8190).
     pub api: SocketAddr,
+    /// UDP address to answer STAMP test packets on (RFC 8762 reflector), if any.
+    pub stamp_reflector: Option<SocketAddr>,
+    /// STAMP probes to run.
+    pub probes: Vec<ProbeSettings>,
+    /// Targets the probes are judged against.
+    pub sla: SlaSettings,
+    /// Alert delivery targets.
+    pub alerts: AlertTargets,
 }
 
 impl CollectorSettings {
@@ -37,11 +46,22 @@ impl Default for CollectorSettings {
         CollectorSettings {
             sflow_listen: Self::default_sflow_listen(),
             api: Self::default_api(),
+            stamp_reflector: None,
+            probes: Vec::new(),
+            sla: SlaSettings::default(),
+            alerts: AlertTargets::default(),
         }
     }
 }
 
-const COLLECTOR_KEYS: &[&str] = &["sflow_listen", "api"];
+const COLLECTOR_KEYS: &[&str] = &[
+    "sflow_listen",
+    "api",
+    "stamp_reflector",
+    "probes",
+    "sla",
+    "alerts",
+];
 
 /// Decodes `collector:`; `route_servers` is checked for API address clashes.
 pub(crate) fn decode_collector(
@@ -67,10 +87,226 @@ pub(crate) fn decode_collector(
             cx.err(api_loc, msg);
         }
     }
+    let stamp_reflector = match f.get("stamp_reflector") {
+        None => Some(None),
+        Some(n) => cx.socket_addr(n, "stamp_reflector").map(Some),
+    };
+    let probes = match f.get("probes") {
+        None => Some(Vec::new()),
+        Some(n) => decode_probes(cx, n),
+    };
+    let sla = match f.get("sla") {
+        None => Some(SlaSettings::default()),
+        Some(n) => decode_sla(cx, n),
+    };
+    let alerts = match f.get("alerts") {
+        None => Some(AlertTargets::default()),
+        Some(n) => decode_alerts(cx, n),
+    };
     Some(CollectorSettings {
         sflow_listen: sflow_listen?,
         api: api?,
+        stamp_reflector: stamp_reflector?,
+        probes: probes?,
+        sla: sla?,
+        alerts: alerts?,
     })
+}
+
+/// A duration that may also be written in milliseconds (`250ms`); must be positive.
+fn short_duration(cx: &mut Ctx, node: &Node, key: &str) -> Option<Duration> {
+    let d = match &node.kind {
+        Kind::Str(s) if s.trim().ends_with("ms") => {
+            let n = s.trim().trim_end_matches("ms").trim().parse::<u64>().ok();
+            if n.is_none() {
+                cx.err(node.loc, format!("`{key}`: bad duration `{s}`"));
+            }
+            n.map(Duration::from_millis)
+        }
+        _ => cx.duration(node, key),
+    }?;
+    if d.is_zero() {
+        cx.err(node.loc, format!("`{key}` must be more than zero"));
+        return None;
+    }
+    Some(d)
+}
+
+/// A number (integer or decimal) in `min..=max`.
+fn number(cx: &mut Ctx, node: &Node, key: &str, min: f64, max: f64) -> Option<f64> {
+    let v = match node.kind {
+        Kind::Int(i) => i as f64,
+        Kind::Float(f) if f.is_finite() => f,
+        _ => {
+            cx.err(node.loc, format!("`{key}` must be a number"));
+            return None;
+        }
+    };
+    if !(min..=max).contains(&v) {
+        cx.err(
+            node.loc,
+            format!("`{key}` is {v}, must be between {min} and {max}"),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+const PROBE_KEYS: &[&str] = &["name", "target", "interval", "timeout"];
+
+fn decode_probes(cx: &mut Ctx, node: &Node) -> Option<Vec<ProbeSettings>> {
+    let items = cx.list(node, "probes")?;
+    let mut seen: HashMap<String, Loc> = HashMap::new();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for i in items {
+        let Some(f) = cx.fields(i, "a probe", PROBE_KEYS) else {
+            ok = false;
+            continue;
+        };
+        let name = f.req(cx, "name").and_then(|n| cx.string(n, "name"));
+        let target = f
+            .req(cx, "target")
+            .and_then(|n| cx.socket_addr(n, "target"));
+        let interval = match f.get("interval") {
+            None => Some(Duration::from_secs(1)),
+            Some(n) => short_duration(cx, n, "interval"),
+        };
+        let timeout = match f.get("timeout") {
+            None => Some(Duration::from_secs(1)),
+            Some(n) => short_duration(cx, n, "timeout"),
+        };
+        let (Some(name), Some(target), Some(interval), Some(timeout)) =
+            (name, target, interval, timeout)
+        else {
+            ok = false;
+            continue;
+        };
+        if let Some(first) = seen.get(&name) {
+            let msg = format!(
+                "probe `{name}` is defined twice (first at line {})",
+                first.line
+            );
+            cx.err(i.loc, msg);
+            ok = false;
+            continue;
+        }
+        seen.insert(name.clone(), i.loc);
+        out.push(ProbeSettings {
+            name,
+            target,
+            interval,
+            timeout,
+        });
+    }
+    ok.then_some(out)
+}
+
+fn decode_sla(cx: &mut Ctx, node: &Node) -> Option<SlaSettings> {
+    let f = cx.fields(node, "sla", &["rtt_ms", "availability", "loss_percent"])?;
+    let d = SlaSettings::default();
+    let rtt = match f.get("rtt_ms") {
+        None => Some(d.rtt),
+        Some(n) => number(cx, n, "rtt_ms", 0.001, 3_600_000.0)
+            .map(|ms| Duration::from_micros((ms * 1000.0).round() as u64)),
+    };
+    let ppm = |v: f64| (v * 10_000.0).round() as u32;
+    let availability = match f.get("availability") {
+        None => Some(d.availability_ppm),
+        Some(n) => number(cx, n, "availability", 0.0, 100.0).map(ppm),
+    };
+    let loss = match f.get("loss_percent") {
+        None => Some(d.loss_ppm),
+        Some(n) => number(cx, n, "loss_percent", 0.0, 100.0).map(ppm),
+    };
+    Some(SlaSettings {
+        rtt: rtt?,
+        availability_ppm: availability?,
+        loss_ppm: loss?,
+    })
+}
+
+fn decode_alerts(cx: &mut Ctx, node: &Node) -> Option<AlertTargets> {
+    let f = cx.fields(node, "alerts", &["webhooks", "alertmanager"])?;
+    let mut urls = |key: &str| -> Option<Vec<String>> {
+        let Some(n) = f.get(key) else {
+            return Some(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for i in cx.list(n, key)? {
+            match cx.string(i, key) {
+                Some(u) if u.starts_with("http://") => out.push(u),
+                Some(u) => {
+                    cx.err(i.loc, format!("`{key}`: `{u}` must be an http:// URL"));
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    };
+    let webhooks = urls("webhooks");
+    let alertmanager = urls("alertmanager");
+    Some(AlertTargets {
+        webhooks: webhooks?,
+        alertmanager: alertmanager?,
+    })
+}
+
+/// One active probe run by the collector (`collector: probes:`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeSettings {
+    /// Name used in metrics labels, the API and alerts (unique).
+    pub name: String,
+    /// STAMP session-reflector address (`addr:port`, RFC 8762 default port 862).
+    pub target: SocketAddr,
+    /// Time between test packets (default 1s).
+    pub interval: Duration,
+    /// How long to wait for a reflected packet before counting it lost (default 1s).
+    pub timeout: Duration,
+}
+
+/// Service-level targets the probes are judged (and alerted) against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlaSettings {
+    /// Round-trip time target.
+    pub rtt: Duration,
+    /// Availability target in parts per million (99.92% = 999_200).
+    pub availability_ppm: u32,
+    /// Loss target in parts per million (1% = 10_000).
+    pub loss_ppm: u32,
+}
+
+impl SlaSettings {
+    /// Availability target as a percentage.
+    pub fn availability_percent(&self) -> f64 {
+        f64::from(self.availability_ppm) / 10_000.0
+    }
+
+    /// Loss target as a percentage.
+    pub fn loss_percent(&self) -> f64 {
+        f64::from(self.loss_ppm) / 10_000.0
+    }
+}
+
+impl Default for SlaSettings {
+    fn default() -> Self {
+        SlaSettings {
+            rtt: Duration::from_millis(12),
+            availability_ppm: 999_200,
+            loss_ppm: 10_000,
+        }
+    }
+}
+
+/// Where alerts are delivered (`collector: alerts:`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertTargets {
+    /// Mattermost/Slack-compatible incoming webhook URLs (POST `{"text": ...}`).
+    pub webhooks: Vec<String>,
+    /// Alertmanager base URLs (alerts go to `<url>/api/v2/alerts`).
+    pub alertmanager: Vec<String>,
 }
 
 fn decode_listen(cx: &mut Ctx, node: &Node) -> Option<Vec<SocketAddr>> {

@@ -16,7 +16,7 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
-pub use collector::CollectorSettings;
+pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use looking_glass::{LgSource, LookingGlass, RateLimit};

@@ -1,0 +1,219 @@
+//! Active probes: STAMP (RFC 8762) session-sender and session-reflector over UDP, with
+//! per-probe loss, RTT and availability accounting.
+
+pub mod availability;
+pub mod reflector;
+pub mod sender;
+pub mod stamp;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard};
+
+use fox_config::{ProbeSettings, SlaSettings};
+use prometheus::Histogram;
+use serde::Serialize;
+
+pub use availability::{MinuteRing, WINDOWS};
+pub use reflector::{bind_reflector, reflect};
+pub use sender::run_probe;
+
+/// Consecutive lost packets after which a probe is down.
+pub const DOWN_AFTER: u32 = 3;
+/// Results kept for the recent RTT and loss figures the alerts look at.
+pub const RECENT: usize = 100;
+/// Fewest results in the recent window before loss is judged.
+pub const MIN_FOR_LOSS: usize = 10;
+
+/// Counters and recent results of one probe.
+#[derive(Debug, Default)]
+pub struct ProbeState {
+    /// Test packets sent.
+    pub sent: u64,
+    /// Reflected packets received in time.
+    pub received: u64,
+    /// Test packets not reflected within the timeout.
+    pub lost: u64,
+    /// Reflections that came after their timeout or were duplicates (not counted as received).
+    pub late: u64,
+    /// Sum of all measured RTTs in seconds.
+    pub rtt_sum: f64,
+    /// Last RTT in seconds.
+    pub last_rtt: Option<f64>,
+    /// Lost packets in a row since the last reply.
+    pub consecutive_lost: u32,
+    /// Last results, newest at the back: `Some(rtt)` or `None` for a loss.
+    pub recent: VecDeque<Option<f64>>,
+    /// Per-minute results for availability.
+    pub minutes: MinuteRing,
+}
+
+impl ProbeState {
+    /// Records a reply with `rtt` seconds at unix time `now`.
+    pub fn reply(&mut self, rtt: f64, now: u64) {
+        self.received += 1;
+        self.rtt_sum += rtt;
+        self.last_rtt = Some(rtt);
+        self.consecutive_lost = 0;
+        self.push(Some(rtt));
+        self.minutes.record(now, true);
+    }
+
+    /// Records a loss at unix time `now`.
+    pub fn loss(&mut self, now: u64) {
+        self.lost += 1;
+        self.consecutive_lost = self.consecutive_lost.saturating_add(1);
+        self.push(None);
+        self.minutes.record(now, false);
+    }
+
+    fn push(&mut self, r: Option<f64>) {
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(r);
+    }
+
+    /// Down: the last `DOWN_AFTER` packets were lost.
+    pub fn down(&self) -> bool {
+        self.consecutive_lost >= DOWN_AFTER
+    }
+
+    /// Up: answered at least once and not down.
+    pub fn up(&self) -> bool {
+        self.received > 0 && !self.down()
+    }
+
+    /// Mean RTT of the recent replies, seconds.
+    pub fn recent_rtt(&self) -> Option<f64> {
+        let (n, sum) = self
+            .recent
+            .iter()
+            .flatten()
+            .fold((0u32, 0.0), |(n, s), r| (n + 1, s + r));
+        (n > 0).then(|| sum / f64::from(n))
+    }
+
+    /// Loss ratio of the recent results, once there are enough of them.
+    pub fn recent_loss(&self) -> Option<f64> {
+        if self.recent.len() < MIN_FOR_LOSS {
+            return None;
+        }
+        let lost = self.recent.iter().filter(|r| r.is_none()).count();
+        Some(lost as f64 / self.recent.len() as f64)
+    }
+
+    /// Loss ratio since the start.
+    pub fn loss_ratio(&self) -> Option<f64> {
+        let done = self.received + self.lost;
+        (done > 0).then(|| self.lost as f64 / done as f64)
+    }
+
+    /// Mean RTT since the start, seconds.
+    pub fn mean_rtt(&self) -> Option<f64> {
+        (self.received > 0).then(|| self.rtt_sum / self.received as f64)
+    }
+}
+
+/// One configured probe and its state, shared by its sender task, metrics and the API.
+#[derive(Debug)]
+pub struct Probe {
+    /// Probe name.
+    pub name: String,
+    /// Reflector address.
+    pub target: SocketAddr,
+    /// Sending settings.
+    pub settings: ProbeSettings,
+    state: Mutex<ProbeState>,
+    rtt_histogram: Option<Histogram>,
+}
+
+/// Availability in one window.
+#[derive(Clone, Debug, Serialize)]
+pub struct WindowFigure {
+    /// Window name (`1h`, `1d`, `30d`).
+    pub window: &'static str,
+    /// Ratio of minutes with at least one reply among minutes with results.
+    pub ratio: Option<f64>,
+    /// Minutes with results in the window.
+    pub minutes: u32,
+}
+
+impl Probe {
+    /// A probe for `settings`; RTTs are also observed into `rtt_histogram`.
+    pub fn new(settings: ProbeSettings, rtt_histogram: Option<Histogram>) -> Self {
+        Probe {
+            name: settings.name.clone(),
+            target: settings.target,
+            settings,
+            state: Mutex::new(ProbeState::default()),
+            rtt_histogram,
+        }
+    }
+
+    /// The state, locked (a poisoned lock is recovered: the state is counters only).
+    pub fn state(&self) -> MutexGuard<'_, ProbeState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a reply.
+    pub fn reply(&self, rtt: f64, now: u64) {
+        if let Some(h) = &self.rtt_histogram {
+            h.observe(rtt);
+        }
+        self.state().reply(rtt, now);
+    }
+
+    /// Availability in each of `WINDOWS` at unix time `now`.
+    pub fn availability(&self, now: u64) -> Vec<WindowFigure> {
+        let st = self.state();
+        WINDOWS
+            .iter()
+            .map(|&(window, minutes)| {
+                let (up, with_data) = st.minutes.window(now, minutes);
+                WindowFigure {
+                    window,
+                    ratio: (with_data > 0).then(|| f64::from(up) / f64::from(with_data)),
+                    minutes: with_data,
+                }
+            })
+            .collect()
+    }
+
+    /// The API view of this probe, judged against `sla`, at unix time `now`.
+    pub fn report(&self, sla: &SlaSettings, now: u64) -> serde_json::Value {
+        let windows = self.availability(now);
+        let st = self.state();
+        let target_rtt = sla.rtt.as_secs_f64();
+        let rtt_met = st.mean_rtt().map(|r| r <= target_rtt);
+        let loss_met = st.loss_ratio().map(|l| l * 100.0 <= sla.loss_percent());
+        let avail = windows
+            .iter()
+            .rev()
+            .find_map(|w| w.ratio.map(|r| (w.window, r)));
+        let availability_met = avail.map(|(_, r)| r * 100.0 >= sla.availability_percent());
+        let met = [rtt_met, loss_met, availability_met]
+            .iter()
+            .flatten()
+            .all(|m| *m);
+        serde_json::json!({
+            "probe": self.name,
+            "target": self.target.to_string(),
+            "up": st.up(),
+            "sent": st.sent,
+            "received": st.received,
+            "lost": st.lost,
+            "late": st.late,
+            "loss_ratio": st.loss_ratio(),
+            "rtt_seconds": { "last": st.last_rtt, "mean": st.mean_rtt(), "recent_mean": st.recent_rtt() },
+            "availability": windows,
+            "sla": {
+                "rtt_met": rtt_met,
+                "loss_met": loss_met,
+                "availability_met": availability_met,
+                "availability_window": avail.map(|a| a.0),
+                "met": met,
+            },
+        })
+    }
+}
