@@ -80,6 +80,7 @@ fn main() {
         blackhole_v4: None,
         blackhole_v6: None,
         tag_info: true,
+        otc_to: Default::default(),
     };
     let mut rib = Rib::new(peers, export, Policy::default(), Arc::new(Metrics::new()));
     let rt = tokio::runtime::Builder::new_current_thread()
