@@ -144,7 +144,7 @@ pub async fn summary(st: &AppState) -> Value {
     let collectors: Vec<Value> = {
         let mut v = Vec::new();
         for c in &st.sources.collectors {
-            let f = st.sources.get(c, "/").await;
+            let f = st.sources.get(c, "/api/v1/status").await;
             let mut s = source_status(&f);
             s["name"] = json!(c.name);
             v.push(s);
@@ -492,18 +492,79 @@ pub async fn member(st: &AppState, role: &Role, name: &str) -> Result<Value, Fai
             json!({ "name": src.name, "up": s["up"], "error": s["error"], "sessions": sessions }),
         );
     }
-    let unavailable = if st.sources.collectors.is_empty() {
-        "not available: no collector is configured"
-    } else {
-        "not available: the collector does not offer member data yet"
-    };
+    let (traffic, rtt) = collector_view(st, m).await;
     Ok(json!({
         "member": m.name,
         "asn": m.asn,
         "route_servers": rss,
-        "traffic": { "available": false, "note": unavailable },
-        "rtt": { "available": false, "note": unavailable },
+        "traffic": traffic,
+        "rtt": rtt,
     }))
+}
+
+/// A member's traffic (`/api/v1/traffic/{member}`) and the probes that target
+/// its routers (`/api/v1/probes`), from the first collector that answers.
+async fn collector_view(st: &AppState, m: &crate::state::MemberInfo) -> (Value, Value) {
+    if st.sources.collectors.is_empty() {
+        let na = json!({ "available": false, "note": "not available: no collector is configured" });
+        return (na.clone(), na);
+    }
+    let mut traffic = json!({ "available": false, "note": "not available: no collector answered" });
+    let mut rtt = traffic.clone();
+    for c in &st.sources.collectors {
+        if let Ok(v) = st
+            .sources
+            .get(c, &format!("/api/v1/traffic/{}", enc(&m.name)))
+            .await
+        {
+            let note = format!(
+                "in {} bytes, out {} bytes since the collector started",
+                v["in"]["bytes"].as_u64().unwrap_or(0),
+                v["out"]["bytes"].as_u64().unwrap_or(0)
+            );
+            traffic = json!({ "available": true, "collector": c.name, "note": note, "data": *v });
+            break;
+        }
+    }
+    for c in &st.sources.collectors {
+        if let Ok(v) = st.sources.get(c, "/api/v1/probes").await {
+            let mine: Vec<Value> = v["probes"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .filter(|p| {
+                            let target = p["target"].as_str().unwrap_or_default();
+                            m.addresses.iter().any(|a| {
+                                target
+                                    .parse::<std::net::SocketAddr>()
+                                    .is_ok_and(|t| t.ip() == *a)
+                            })
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            rtt = if mine.is_empty() {
+                json!({ "available": false, "note": "no probe targets this member's routers" })
+            } else {
+                let note = mine
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}: mean RTT {:.2} ms, loss {:.2} %",
+                            p["probe"].as_str().unwrap_or_default(),
+                            p["rtt_seconds"]["mean"].as_f64().unwrap_or(0.0) * 1000.0,
+                            p["loss_ratio"].as_f64().unwrap_or(0.0) * 100.0
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                json!({ "available": true, "collector": c.name, "note": note, "probes": mine })
+            };
+            break;
+        }
+    }
+    (traffic, rtt)
 }
 
 /// The filter reasons, from the first route server that answers.

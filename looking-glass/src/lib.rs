@@ -55,6 +55,17 @@ pub fn build(
         .map(|m| MemberInfo {
             name: m.name.clone(),
             asn: m.asn,
+            addresses: m
+                .connections
+                .iter()
+                .flat_map(|c| {
+                    [
+                        c.ipv4.map(std::net::IpAddr::V4),
+                        c.ipv6.map(std::net::IpAddr::V6),
+                    ]
+                })
+                .flatten()
+                .collect(),
         })
         .collect();
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();

@@ -18,6 +18,8 @@ pub struct MemberInfo {
     pub name: String,
     /// ASN.
     pub asn: u32,
+    /// The member's router addresses on the peering LANs (probe targets).
+    pub addresses: Vec<std::net::IpAddr>,
 }
 
 /// Everything the handlers share.

@@ -396,3 +396,72 @@ async fn openapi_documents_exactly_the_real_routes() {
         );
     }
 }
+
+/// A fake collector: traffic for GSN, one probe towards a GSN router and one elsewhere.
+async fn fake_collector() -> std::net::SocketAddr {
+    use axum::routing::get;
+    use serde_json::json;
+    let app = axum::Router::new()
+        .route("/api/v1/status", get(|| async { axum::Json(json!({ "datagrams": 10 })) }))
+        .route(
+            "/api/v1/traffic/{member}",
+            get(|axum::extract::Path(m): axum::extract::Path<String>| async move {
+                if m == "GSN" {
+                    Ok(axum::Json(json!({ "member": "GSN", "in": { "bytes": 1000 }, "out": { "bytes": 2000 }, "top_peers": [] })))
+                } else {
+                    Err(axum::http::StatusCode::NOT_FOUND)
+                }
+            }),
+        )
+        .route(
+            "/api/v1/probes",
+            get(|| async {
+                axum::Json(json!({ "probes": [
+                    { "probe": "hsinchu-gsn", "target": "10.9.0.4:862", "loss_ratio": 0.01, "rtt_seconds": { "mean": 0.0042 } },
+                    { "probe": "hsinchu-tanet", "target": "10.9.0.3:862", "loss_ratio": 0.0, "rtt_seconds": { "mean": 0.001 } }
+                ] }))
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind collector");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn member_view_shows_traffic_and_rtt_from_the_collector() {
+    let c = fake_collector().await;
+    let lg = start_lg(&format!(
+        "  collectors:\n    - {{ name: c1, url: \"http://{c}\" }}\n"
+    ))
+    .await;
+    let (s, v) = lg.json("/api/v1/members/GSN", Some(GSN_TOKEN)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["traffic"]["available"], true, "{v}");
+    assert_eq!(v["traffic"]["data"]["out"]["bytes"], 2000);
+    assert_eq!(v["rtt"]["available"], true, "{v}");
+    let probes = v["rtt"]["probes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(probes.len(), 1, "only the probe towards GSN's router: {v}");
+    assert!(
+        v["rtt"]["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("4.20 ms"),
+        "{v}"
+    );
+    // TANet sees its own probe, never GSN's traffic.
+    let (s, v) = lg.json("/api/v1/members/TANet", Some(TANET_TOKEN)).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["traffic"]["available"], false,
+        "no traffic for TANet at the collector"
+    );
+    assert_eq!(v["rtt"]["probes"][0]["probe"], "hsinchu-tanet");
+    let (s, summary) = lg.json("/api/v1/summary", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(summary["collectors"][0]["up"], true, "{summary}");
+}
