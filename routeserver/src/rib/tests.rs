@@ -22,21 +22,7 @@ fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
     let peers: Vec<PeerStatic> = asns
         .iter()
         .enumerate()
-        .map(|(i, &asn)| PeerStatic {
-            id: i as PeerId,
-            member: Arc::from(format!("m{asn}")),
-            asn,
-            address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + i as u8)),
-            max_prefix_v4: None,
-            max_prefix_v6: None,
-            max_prefix_enforce: true,
-            blackhole_opt_in: false,
-            policy: Arc::new(PeerPolicy {
-                next_hop: NextHopMode::Any,
-                ..PeerPolicy::default()
-            }),
-            irr: None,
-        })
+        .map(|(i, &asn)| reload_static(i as PeerId, asn, 32))
         .collect();
     let export = ExportConfig {
         rs_asn: RS,
