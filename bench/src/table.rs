@@ -9,9 +9,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use bgpkit_parser::models::{
-    AsPathSegment, Community, ElemType, MetaCommunity, Origin as MrtOrigin,
-};
+use bgpkit_parser::models::{AsPathSegment, ElemType, Origin as MrtOrigin};
 use bgpkit_parser::BgpkitParser;
 use bytes::BytesMut;
 use fox_routeserver::policy::bogons::{is_bogon_asn, Bogons};
@@ -167,24 +165,7 @@ fn route_key(elem: &bgpkit_parser::BgpElem) -> (RouteKey, bool) {
             }
         }
     }
-    let mut communities = Vec::new();
-    let mut large = Vec::new();
-    for c in elem.communities.iter().flatten() {
-        match c {
-            MetaCommunity::Plain(Community::Custom(asn, v)) => {
-                communities.push((u32::from(*asn) << 16) | u32::from(*v))
-            }
-            MetaCommunity::Plain(Community::NoExport) => communities.push(0xFFFF_FF01),
-            MetaCommunity::Plain(Community::NoAdvertise) => communities.push(0xFFFF_FF02),
-            MetaCommunity::Plain(Community::NoExportSubConfed) => communities.push(0xFFFF_FF03),
-            MetaCommunity::Large(l) => large.push(LargeCommunity {
-                global: l.global_admin,
-                local1: l.local_data[0],
-                local2: l.local_data[1],
-            }),
-            _ => {}
-        }
-    }
+    let (communities, large) = fox_routeserver::replay::mrt::communities(elem);
     let key = RouteKey {
         origin: match elem.origin {
             Some(MrtOrigin::IGP) => Origin::Igp,

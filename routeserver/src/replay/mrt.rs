@@ -77,6 +77,29 @@ fn open(path: &Path) -> Result<Box<dyn Read + Send>, MrtError> {
     })
 }
 
+/// The standard (RFC 1997, as `u32`) and large communities of an MRT element.
+pub fn communities(elem: &bgpkit_parser::BgpElem) -> (Vec<u32>, Vec<LargeCommunity>) {
+    let mut communities = Vec::new();
+    let mut large = Vec::new();
+    for c in elem.communities.iter().flatten() {
+        match c {
+            MetaCommunity::Plain(Community::Custom(asn, v)) => {
+                communities.push((u32::from(*asn) << 16) | u32::from(*v))
+            }
+            MetaCommunity::Plain(Community::NoExport) => communities.push(0xFFFF_FF01),
+            MetaCommunity::Plain(Community::NoAdvertise) => communities.push(0xFFFF_FF02),
+            MetaCommunity::Plain(Community::NoExportSubConfed) => communities.push(0xFFFF_FF03),
+            MetaCommunity::Large(l) => large.push(LargeCommunity {
+                global: l.global_admin,
+                local1: l.local_data[0],
+                local2: l.local_data[1],
+            }),
+            _ => {}
+        }
+    }
+    (communities, large)
+}
+
 fn convert(elem: &bgpkit_parser::BgpElem) -> MrtAttrs {
     let mut segments = Vec::new();
     if let Some(p) = &elem.as_path {
@@ -97,24 +120,7 @@ fn convert(elem: &bgpkit_parser::BgpElem) -> MrtAttrs {
             });
         }
     }
-    let mut communities = Vec::new();
-    let mut large = Vec::new();
-    for c in elem.communities.iter().flatten() {
-        match c {
-            MetaCommunity::Plain(Community::Custom(asn, v)) => {
-                communities.push((u32::from(*asn) << 16) | u32::from(*v))
-            }
-            MetaCommunity::Plain(Community::NoExport) => communities.push(0xFFFF_FF01),
-            MetaCommunity::Plain(Community::NoAdvertise) => communities.push(0xFFFF_FF02),
-            MetaCommunity::Plain(Community::NoExportSubConfed) => communities.push(0xFFFF_FF03),
-            MetaCommunity::Large(l) => large.push(LargeCommunity {
-                global: l.global_admin,
-                local1: l.local_data[0],
-                local2: l.local_data[1],
-            }),
-            _ => {}
-        }
-    }
+    let (communities, large) = communities(elem);
     MrtAttrs {
         origin: match elem.origin {
             Some(MrtOrigin::IGP) => Origin::Igp,
