@@ -20,7 +20,7 @@ use crate::state::{AppState, Failure};
 /// Routes read per request to the route server.
 const PAGE: usize = 10_000;
 /// Most routes one birdwatcher answer holds.
-const MAX_ROUTES: usize = 200_000;
+pub(crate) const MAX_ROUTES: usize = 200_000;
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -65,7 +65,7 @@ pub fn iso_time(secs: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
-fn envelope(st: &AppState, key: &str, payload: Value) -> Json<Value> {
+pub(crate) fn envelope(st: &AppState, key: &str, payload: Value) -> Json<Value> {
     let now = unix_now();
     let ttl = st.sources_ttl_secs();
     let mut m = Map::new();
@@ -87,7 +87,7 @@ fn envelope(st: &AppState, key: &str, payload: Value) -> Json<Value> {
 }
 
 /// birdwatcher errors are `{"error": "..."}`.
-pub struct BwError(StatusCode, String);
+pub struct BwError(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for BwError {
     fn into_response(self) -> Response {
@@ -110,7 +110,7 @@ impl From<Failure> for BwError {
 /// A birdwatcher answer or error.
 pub type BwResult = Result<Json<Value>, BwError>;
 
-fn allowed(st: &AppState, role: &Role, peer: &ClientAddr) -> Result<(), BwError> {
+pub(crate) fn allowed(st: &AppState, role: &Role, peer: &ClientAddr) -> Result<(), BwError> {
     if *role == Role::Noc || st.trusted(peer.0.ip()) {
         Ok(())
     } else {
@@ -175,7 +175,7 @@ fn protocol(n: &Value) -> Value {
     p
 }
 
-async fn neighbor_by_id(st: &AppState, rs: &str, id: &str) -> Result<Value, BwError> {
+pub(crate) async fn neighbor_by_id(st: &AppState, rs: &str, id: &str) -> Result<Value, BwError> {
     data::raw_neighbors(st, rs)
         .await?
         .into_iter()
@@ -265,7 +265,12 @@ fn route(r: &Value, proto: &str, age: u64) -> Value {
     })
 }
 
-async fn all_routes(st: &AppState, rs: &str, n: &Value, kind: &str) -> Result<Vec<Value>, BwError> {
+pub(crate) async fn all_routes(
+    st: &AppState,
+    rs: &str,
+    n: &Value,
+    kind: &str,
+) -> Result<Vec<Value>, BwError> {
     let src = st.sources.route_server(rs).ok_or_else(|| {
         BwError(
             StatusCode::NOT_FOUND,

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod api;
 pub mod birdwatcher;
+pub mod birdwatcher_table;
 pub mod client;
 pub mod data;
 pub mod metrics;

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::access::Role;
 use crate::state::AppState;
-use crate::{api, birdwatcher, ui};
+use crate::{api, birdwatcher, birdwatcher_table, ui};
 
 /// Longest query string accepted (bytes).
 pub const MAX_QUERY: usize = 2048;
@@ -74,6 +74,34 @@ pub fn router(st: AppState) -> Router {
         .route(
             "/birdwatcher/{rs}/routes/prefix",
             get(birdwatcher::routes_prefix),
+        )
+        .route(
+            "/birdwatcher/{rs}/routes/table/{table}",
+            get(birdwatcher_table::table),
+        )
+        .route(
+            "/birdwatcher/{rs}/routes/table/{table}/filtered",
+            get(birdwatcher_table::table_filtered),
+        )
+        .route(
+            "/birdwatcher/{rs}/routes/table/{table}/peer/{peer}",
+            get(birdwatcher_table::table_peer),
+        )
+        .route(
+            "/birdwatcher/{rs}/routes/peer/{peer}",
+            get(birdwatcher_table::peer),
+        )
+        .route(
+            "/birdwatcher/{rs}/routes/count/protocol/{id}",
+            get(birdwatcher_table::count_protocol),
+        )
+        .route(
+            "/birdwatcher/{rs}/routes/count/table/{table}",
+            get(birdwatcher_table::count_table),
+        )
+        .route(
+            "/birdwatcher/{rs}/routes/count/primary/{id}",
+            get(birdwatcher_table::count_primary),
         );
     let pages = Router::new()
         .route("/", get(ui::pages::overview))

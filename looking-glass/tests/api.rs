@@ -377,7 +377,9 @@ async fn openapi_documents_exactly_the_real_routes() {
             .replace("{addr}", TANET_ADDR)
             .replace("{kind}", "accepted")
             .replace("{name}", "TANet")
-            .replace("{id}", "AS1659_10_9_0_3");
+            .replace("{id}", "AS1659_10_9_0_3")
+            .replace("{table}", "master")
+            .replace("{peer}", TANET_ADDR);
         let r = lg
             .get(&format!("{path}?prefix=140.112.0.0/16"), Some(NOC_TOKEN))
             .await;

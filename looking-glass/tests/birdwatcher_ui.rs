@@ -298,3 +298,121 @@ async fn login_cookie_gives_the_member_view_and_filtered_routes_in_words() {
     assert_eq!(r.status, 400);
     assert!(r.text().contains("page_size `abc`"));
 }
+
+/// Networks of a birdwatcher `routes` answer, sorted.
+fn networks(v: &serde_json::Value) -> Vec<String> {
+    let mut n: Vec<String> = v["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["network"].as_str().map(str::to_owned))
+        .collect();
+    n.sort();
+    n
+}
+
+#[tokio::test]
+async fn birdwatcher_tables_and_counts_match_what_alice_reads() {
+    let lg = start_lg("").await;
+    // Alice-LG's single_table store refresh: /routes/table/{main_table} and .../filtered.
+    let (s, v) = lg.json("/birdwatcher/rs1/routes/table/master", None).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["api"]["Version"].is_string() && v["ttl"].is_string());
+    assert_eq!(networks(&v), ["140.112.0.0/16", "163.29.0.0/16"]);
+    let tanet = v["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["network"] == "140.112.0.0/16")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(tanet["from_protocol"], "AS1659_10_9_0_3");
+    assert_eq!(tanet["gateway"], TANET_ADDR);
+    assert_eq!(tanet["age"], "2025-01-01 12:00:00");
+    assert_eq!(
+        tanet["bgp"]["as_path"],
+        serde_json::json!(["1659", "38000"])
+    );
+    assert_eq!(tanet["type"], serde_json::json!(["BGP", "unicast", "univ"]));
+    let (_, v4) = lg.json("/birdwatcher/rs1/routes/table/master4", None).await;
+    assert_eq!(networks(&v4), networks(&v), "all test routes are IPv4");
+    let (s, v6) = lg.json("/birdwatcher/rs1/routes/table/master6", None).await;
+    assert_eq!((s, v6["routes"].clone()), (200, serde_json::json!([])));
+
+    let (s, v) = lg
+        .json("/birdwatcher/rs1/routes/table/master4/filtered", None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(networks(&v), ["10.0.0.0/8", "192.168.0.0/16"]);
+    for r in v["routes"].as_array().into_iter().flatten() {
+        let large = r["bgp"]["large_communities"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            large.contains(&serde_json::json!([64500, 1101, 3])),
+            "bogon reason community on {r}"
+        );
+        assert_eq!(r["primary"], false);
+    }
+
+    let (s, v) = lg
+        .json(
+            &format!("/birdwatcher/rs1/routes/table/master/peer/{GSN_ADDR}"),
+            None,
+        )
+        .await;
+    assert_eq!((s, networks(&v)), (200, vec!["163.29.0.0/16".to_owned()]));
+    let (_, v) = lg
+        .json(&format!("/birdwatcher/rs1/routes/peer/{TANET_ADDR}"), None)
+        .await;
+    assert_eq!(networks(&v), ["140.112.0.0/16"]);
+    let (s, v) = lg
+        .json("/birdwatcher/rs1/routes/peer/not-an-ip", None)
+        .await;
+    assert_eq!(s, 400);
+    assert!(v["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not an IP"));
+
+    // Counts: `{"routes": N}` in the envelope, as birdwatcher's parseRoutesCount.
+    let (s, v) = lg
+        .json(
+            "/birdwatcher/rs1/routes/count/protocol/AS1659_10_9_0_3",
+            None,
+        )
+        .await;
+    assert_eq!((s, v["routes"].as_u64()), (200, Some(1)), "{v}");
+    assert!(v["api"].is_object());
+    let (_, v) = lg
+        .json("/birdwatcher/rs1/routes/count/table/master", None)
+        .await;
+    assert_eq!(
+        v["routes"].as_u64(),
+        Some(3),
+        "sum of the neighbours' accepted counts"
+    );
+    let (_, v) = lg
+        .json("/birdwatcher/rs1/routes/count/table/master6", None)
+        .await;
+    assert_eq!(v["routes"].as_u64(), Some(0));
+    let (_, v) = lg
+        .json(
+            "/birdwatcher/rs1/routes/count/primary/AS4782_10_9_0_4",
+            None,
+        )
+        .await;
+    assert_eq!(v["routes"].as_u64(), Some(1));
+
+    let (s, v) = lg
+        .json("/birdwatcher/rs1/routes/table/T_AS1659/filtered", None)
+        .await;
+    assert_eq!(s, 404);
+    assert!(v["error"].as_str().unwrap_or_default().contains("master4"));
+    let (s, _) = lg.json("/birdwatcher/rs2/routes/table/master", None).await;
+    assert_eq!(
+        s, 500,
+        "unreachable route server, as birdwatcher when BIRD is down"
+    );
+}
