@@ -440,6 +440,11 @@ pub async fn lookup(
             entry["truncated"] = json!(list.len() >= LOOKUP_LIMIT);
             for p in list {
                 let (paths, hidden) = visible_paths(role, &p["paths"]);
+                if paths.is_empty() && hidden > 0 {
+                    // Only other members' filtered paths: listing the prefix would tell
+                    // who may not see them that they exist.
+                    continue;
+                }
                 prefixes.push(json!({
                     "prefix": p["prefix"],
                     "paths": paths,

@@ -476,8 +476,21 @@ pub async fn login(
     Extension(role): Extension<Role>,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return failure(&role, Failure::bad("the login form needs a `token` field"));
+    let f = match form {
+        Ok(Form(f)) => f,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return failure(
+                &role,
+                Failure {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    message: format!(
+                        "the request body is larger than {} bytes",
+                        crate::server::MAX_BODY
+                    ),
+                },
+            );
+        }
+        Err(_) => return failure(&role, Failure::bad("the login form needs a `token` field")),
     };
     let token = f.token.trim();
     let cookie_safe = token

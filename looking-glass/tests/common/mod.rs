@@ -51,7 +51,7 @@ fn route(
 
 /// Every route the fake route server holds.
 pub fn all_routes() -> Vec<Value> {
-    vec![
+    let mut v = vec![
         route(
             "140.112.0.0/16",
             TANET_ADDR,
@@ -95,8 +95,16 @@ pub fn all_routes() -> Vec<Value> {
             ],
             "invalid",
         ),
-    ]
+    ];
+    // GSN's filtered route has an origin no other route has, so a leak is unambiguous.
+    let last = v.len() - 1;
+    v[last]["as_path"] = json!([4782, GSN_FILTERED_ORIGIN]);
+    v[last]["as_path_text"] = json!(format!("4782 {GSN_FILTERED_ORIGIN}"));
+    v
 }
+
+/// Origin AS of GSN's filtered route 192.168.0.0/16 (and of no other route).
+pub const GSN_FILTERED_ORIGIN: u32 = 64777;
 
 fn neighbor(id: u32, member: &str, asn: u32, addr: &str, up: bool) -> Value {
     json!({
@@ -153,7 +161,14 @@ async fn routes(
     Json(json!({ "total": list.len(), "offset": offset, "routes": page }))
 }
 
-async fn lookup(Query(q): Query<std::collections::HashMap<String, String>>) -> impl IntoResponse {
+async fn lookup(
+    State(seen): State<Seen>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    uri: axum::http::Uri,
+) -> impl IntoResponse {
+    if let Ok(mut s) = seen.0.lock() {
+        s.push(uri.to_string());
+    }
     let Some(prefix) = q.get("prefix") else {
         return (
             StatusCode::BAD_REQUEST,
@@ -339,4 +354,39 @@ impl Lg {
 /// A file of the crate, for tests that compare code and documents.
 pub fn crate_file(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A fake collector: traffic for GSN, one probe towards a GSN router and one elsewhere.
+pub async fn fake_collector() -> std::net::SocketAddr {
+    use axum::routing::get;
+    use serde_json::json;
+    let app = axum::Router::new()
+        .route("/api/v1/status", get(|| async { axum::Json(json!({ "datagrams": 10 })) }))
+        .route(
+            "/api/v1/traffic/{member}",
+            get(|axum::extract::Path(m): axum::extract::Path<String>| async move {
+                if m == "GSN" {
+                    Ok(axum::Json(json!({ "member": "GSN", "in": { "bytes": 1000 }, "out": { "bytes": 2000 }, "top_peers": [{ "member": "GSN-TOP-PEER-MARKER", "bytes": 1500 }] })))
+                } else {
+                    Err(axum::http::StatusCode::NOT_FOUND)
+                }
+            }),
+        )
+        .route(
+            "/api/v1/probes",
+            get(|| async {
+                axum::Json(json!({ "probes": [
+                    { "probe": "hsinchu-gsn", "target": "10.9.0.4:862", "loss_ratio": 0.01, "rtt_seconds": { "mean": 0.0042 } },
+                    { "probe": "hsinchu-tanet", "target": "10.9.0.3:862", "loss_ratio": 0.0, "rtt_seconds": { "mean": 0.001 } }
+                ] }))
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind collector");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    addr
 }
