@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS=(bird2 gobgpd frr exabgp openbgpd stayrtr pmacct bgpdump iproute2 curl)
+PKGS+=(jq prometheus) # lab/netns.sh; the dashboards test (tests/e2e/scenario_dashboards.rs)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -31,3 +32,8 @@ echo "== cargo test"
 # Libraries, binaries and test targets; benchmarks are built by clippy above
 # and run with `cargo bench` (they measure, they do not test).
 RUST_TEST_THREADS="${FOX_TEST_THREADS:-2}" cargo test --workspace --lib --bins --tests
+# Prometheus from Debian starts as a service on :9090; the dashboards test runs its own.
+pkill -x prometheus 2>/dev/null || true
+echo "== lab/netns.sh test"
+# Uses target/debug/fox built by the test run above (no second build).
+lab/netns.sh test
