@@ -295,3 +295,46 @@ fn render_refuses_a_sample_without_a_members_prefixes() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = Path::new("");
 }
+
+#[test]
+fn prometheus_lab_targets_are_the_rendered_services() {
+    let cfg = fox_config::load(&root().join("configs/fox.yaml")).expect("config");
+    let plan = Plan::new(cfg, &root().join(SAMPLE)).expect("plan");
+    let text = std::fs::read_to_string(root().join("lab/prometheus.yml")).expect("prometheus.yml");
+    let v: Value = serde_saphyr::from_str(&text).expect("YAML");
+    let mut lab_targets = BTreeSet::new();
+    for job in v["scrape_configs"].as_array().expect("scrape_configs") {
+        if !job["job_name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("fox-lab-"))
+        {
+            continue;
+        }
+        for sc in job["static_configs"].as_array().expect("static_configs") {
+            for t in sc["targets"].as_array().expect("targets") {
+                lab_targets.insert(t.as_str().expect("target").to_owned());
+            }
+        }
+    }
+    let addr = |role: &Role| {
+        plan.node(role)
+            .and_then(|n| n.ports.first())
+            .map(|p| p.ipv4)
+    };
+    let mut want = BTreeSet::new();
+    for rs in &plan.route_servers {
+        want.insert(format!("{}:{RS_API_PORT}", rs.ipv4));
+    }
+    want.insert(format!(
+        "{}:{COLLECTOR_API_PORT}",
+        addr(&Role::Collector).expect("collector")
+    ));
+    want.insert(format!(
+        "{}:{LG_PORT}",
+        addr(&Role::LookingGlass).expect("lg")
+    ));
+    assert_eq!(
+        lab_targets, want,
+        "lab/prometheus.yml lab jobs vs fox lab render"
+    );
+}

@@ -25,6 +25,7 @@ mod netns;
 mod routeserver;
 mod scenario_communities;
 mod scenario_core;
+mod scenario_dashboards;
 mod scenario_policy;
 mod scenario_rpki;
 mod stayrtr;
