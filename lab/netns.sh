@@ -311,6 +311,24 @@ site_sessions_down() {
         done < <(plan SESSION | awk -v r="$rs" -v s="$site" '$3 == r && $5 != s {print $6}' | sort -u)
     done
 }
+# In every BIRD member router, the prefixes of members with a port at SITE have next hops,
+# and none of them is an address of a port at SITE.
+nexthops_avoid() {
+    local site=$1 node member prefix out down
+    down=$(plan PORT | awk -v i="$(plan SITE | awk -v s="$site" '$3 == s {print $2}')" '$4 == i {print $5}' | sed 's,/.*,,')
+    for node in $(plan NODE | awk '$3 == "bird" {print $2}'); do
+        for member in $(plan PORT | awk -v i="$(plan SITE | awk -v s="$site" '$3 == s {print $2}')" '$4 == i {print $2}' | sort -u); do
+            [ "$member" = "$node" ] && continue
+            for prefix in $(plan PREFIX | awk -v m="$member" '$2 == m {print $3}'); do
+                out=$(inns "$node" birdc -s "$DIR/$node/bird.ctl" show route "$prefix")
+                echo "$out" | grep -q 'via ' || return 1
+                for a in $down; do
+                    if echo "$out" | grep -q "via $a "; then return 1; fi
+                done
+            done
+        done
+    done
+}
 lg_established() { # the looking glass (public API) shows N sessions established on RS
     api lg /api/v1/routeservers | jq -e --arg r "$1" --argjson n "$2" '.route_servers[] | select(.name == $r) | .status.sessions.established == $n'
 }
@@ -335,6 +353,7 @@ drill_site_down() {
     check "route servers drop the sessions at $site, keep all others (<= 30 s)" wait_for 30 site_sessions_down "$site"
     log "       sessions at $site down after $(($(date +%s) - t)) s"
     check "every member router still has every other member's prefixes" all_routes 1
+    check "BIRD routers reach those members' prefixes via next hops outside $site" nexthops_avoid "$site"
     local rs n
     for rs in $(plan API | awk '$2 == "routeserver" {print $3}'); do
         n=$(plan SESSION | awk -v r="$rs" -v s="$site" '$3 == r && $5 != s {print $6}' | sort -u | wc -l)
