@@ -32,8 +32,6 @@ echo "== cargo test"
 # Libraries, binaries and test targets; benchmarks are built by clippy above
 # and run with `cargo bench` (they measure, they do not test).
 RUST_TEST_THREADS="${FOX_TEST_THREADS:-2}" cargo test --workspace --lib --bins --tests
-# Prometheus from Debian starts as a service on :9090; the dashboards test runs its own.
-pkill -x prometheus 2>/dev/null || true
 echo "== lab/netns.sh test"
 # Uses target/debug/fox built by the test run above (no second build).
 lab/netns.sh test
