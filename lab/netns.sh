@@ -112,7 +112,8 @@ up() {
     ip -n "$FABRIC" link set lo up
     local idx site a b
     while read -r _ idx site; do
-        ip -n "$FABRIC" link add "fox-br$idx" type bridge
+        # No multicast snooping: IPv6 neighbour discovery is flooded like ARP (no querier here).
+        ip -n "$FABRIC" link add "fox-br$idx" type bridge mcast_snooping 0
         ip -n "$FABRIC" link set "fox-br$idx" up
     done < <(plan SITE)
     local nsites
@@ -138,9 +139,10 @@ up() {
                 "net.ipv4.conf.$k.rp_filter=0"
         done
     done < <(plan NODE)
-    local node ifname addr mac table
+    local node ifname addr mac addr6 table lan4 lan6
+    read -r _ lan4 lan6 < <(plan LAN)
     declare -A nports=()
-    while read -r _ node ifname idx addr mac; do
+    while read -r _ node ifname idx addr mac addr6; do
         n=$((n + 1))
         ip link add "fx${n}s$idx" netns "$FABRIC" type veth peer name "$ifname" netns "$(ns "$node")"
         ip -n "$FABRIC" link set "fx${n}s$idx" master "fox-br$idx" up
@@ -150,8 +152,13 @@ up() {
         # Traffic from a port's address leaves by that port (a dual-homed router).
         nports[$node]=$((${nports[$node]:-0} + 1))
         table=$((100 + ${nports[$node]}))
-        inns "$node" ip route add "$(lan_of "$addr")" dev "$ifname" src "${addr%/*}" table $table
+        inns "$node" ip route add "$lan4" dev "$ifname" src "${addr%/*}" table $table
         inns "$node" ip rule add from "${addr%/*}" lookup $table
+        if [ "${addr6:--}" != "-" ]; then
+            inns "$node" ip -6 addr add "$addr6" dev "$ifname" nodad
+            inns "$node" ip -6 route add "$lan6" dev "$ifname" table $table
+            inns "$node" ip -6 rule add from "${addr6%/*}" lookup $table
+        fi
     done < <(plan PORT)
     log "namespaces, site bridges and fabric up ($(plan NODE | wc -l) nodes, $nsites sites)"
 
@@ -177,15 +184,6 @@ up() {
     log "processes started (logs in $DIR/log)"
 }
 
-lan_of() { # 192.0.2.11/24 -> 192.0.2.0/24 (IPv4 only)
-    local ip=${1%/*} len=${1#*/} a b c d m
-    IFS=. read -r a b c d <<<"$ip"
-    local v=$(((a << 24) | (b << 16) | (c << 8) | d))
-    m=$(((0xffffffff << (32 - len)) & 0xffffffff))
-    v=$((v & m))
-    echo "$(((v >> 24) & 255)).$(((v >> 16) & 255)).$(((v >> 8) & 255)).$((v & 255))/$len"
-}
-
 # ---------------------------------------------------------------- queries
 api() { # api NAME PATH: GET from a service's API, from inside its own namespace
     local name=$1 path=$2 hostport
@@ -202,14 +200,16 @@ table() {
     role=$(plan NODE | awk -v n="$node" '$2 == n {print $3}')
     if [ "$role" = bird ]; then
         inns "$node" birdc -s "$DIR/$node/bird.ctl" show route 2>/dev/null |
-            awk '$1 ~ /^[0-9]/ {p = $1} / unicast \[/ {n[p]++} END {for (p in n) print p, n[p]}'
+            awk '$1 ~ /^[0-9a-f]+[.:]/ {p = $1} / unicast \[/ {n[p]++} END {for (p in n) print p, n[p]}'
     else
         for v in $(plan SESSION | awk -v n="$node" '$2 == n {print $7}' | sort -u); do
-            if [ "$v" = - ]; then
-                vtysh_ "$node" "show bgp ipv4 unicast json"
-            else
-                vtysh_ "$node" "show bgp view $v ipv4 unicast json"
-            fi | jq -r '(.routes // {}) | to_entries[] | "\(.key) \(.value | length)"'
+            for fam in ipv4 ipv6; do
+                if [ "$v" = - ]; then
+                    vtysh_ "$node" "show bgp $fam unicast json"
+                else
+                    vtysh_ "$node" "show bgp view $v $fam unicast json"
+                fi | jq -r '(.routes // {}) | to_entries[] | "\(.key) \(.value | length)"'
+            done
         done | awk '{n[$1] += $2} END {for (p in n) print p, n[p]}'
     fi
 }
@@ -315,7 +315,7 @@ site_sessions_down() {
 # and none of them is an address of a port at SITE.
 nexthops_avoid() {
     local site=$1 node member prefix out down
-    down=$(plan PORT | awk -v i="$(plan SITE | awk -v s="$site" '$3 == s {print $2}')" '$4 == i {print $5}' | sed 's,/.*,,')
+    down=$(plan PORT | awk -v i="$(plan SITE | awk -v s="$site" '$3 == s {print $2}')" '$4 == i {print $5; print $7}' | sed 's,/.*,,' | grep -v '^-$')
     for node in $(plan NODE | awk '$3 == "bird" {print $2}'); do
         for member in $(plan PORT | awk -v i="$(plan SITE | awk -v s="$site" '$3 == s {print $2}')" '$4 == i {print $2}' | sort -u); do
             [ "$member" = "$node" ] && continue

@@ -43,31 +43,47 @@ no bgp default ipv4-unicast\n bgp graceful-restart-disable\n timers bgp {} {LAB_
             port.ipv4,
             LAB_HOLD_TIME / 3
         );
+        // (neighbor, source) per address family this port and route server share.
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
         for rs in route_servers {
+            v4.push((rs, rs.ipv4.to_string(), port.ipv4.to_string()));
+            if let (Some(a), Some(src)) = (rs.ipv6, port.ipv6) {
+                v6.push((rs, a.to_string(), src.to_string()));
+            }
+        }
+        for (rs, ip, src) in v4.iter().chain(&v6) {
             let _ = write!(
                 c,
                 " neighbor {ip} remote-as {asn}\n neighbor {ip} description {name} via {site}\n \
 neighbor {ip} update-source {src}\n neighbor {ip} timers connect {LAB_CONNECT_RETRY}\n \
 neighbor {ip} advertisement-interval 0\n",
-                ip = rs.ipv4,
                 asn = rs.asn,
                 name = rs.name,
                 site = port.site,
-                src = port.ipv4
             );
         }
-        c.push_str(" address-family ipv4 unicast\n");
-        for p in &m.prefixes {
-            let _ = writeln!(c, "  network {p}");
+        for (fam, sessions, want_v6) in [("ipv4", &v4, false), ("ipv6", &v6, true)] {
+            if sessions.is_empty() {
+                continue;
+            }
+            let _ = writeln!(c, " address-family {fam} unicast");
+            for p in m
+                .prefixes
+                .iter()
+                .filter(|p| matches!(p, ipnet::IpNet::V6(_)) == want_v6)
+            {
+                let _ = writeln!(c, "  network {p}");
+            }
+            for (_, ip, _) in sessions.iter() {
+                let _ = writeln!(
+                    c,
+                    "  neighbor {ip} activate\n  neighbor {ip} route-map OWN-OUT out"
+                );
+            }
+            c.push_str(" exit-address-family\n");
         }
-        for rs in route_servers {
-            let _ = writeln!(
-                c,
-                "  neighbor {ip} activate\n  neighbor {ip} route-map OWN-OUT out",
-                ip = rs.ipv4
-            );
-        }
-        c.push_str(" exit-address-family\nexit\n!\n");
+        c.push_str("exit\n!\n");
     }
     c
 }

@@ -13,7 +13,7 @@ pub mod topology;
 mod tests;
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -67,6 +67,8 @@ pub struct Port {
     pub site: String,
     /// IPv4 address on the peering LAN.
     pub ipv4: Ipv4Addr,
+    /// IPv6 address on the peering LAN, if the connection has one.
+    pub ipv6: Option<Ipv6Addr>,
     /// MAC address from the YAML file, if any.
     pub mac: Option<MacAddr>,
 }
@@ -93,8 +95,8 @@ pub struct MemberRouter {
     pub daemon: Daemon,
     /// Its ports, one per connection.
     pub ports: Vec<Port>,
-    /// Prefixes it announces.
-    pub prefixes: Vec<ipnet::Ipv4Net>,
+    /// Prefixes it announces (IPv4 and IPv6).
+    pub prefixes: Vec<ipnet::IpNet>,
 }
 
 /// A route server as the member routers see it.
@@ -106,6 +108,8 @@ pub struct RsPeer {
     pub asn: u32,
     /// IPv4 address on the peering LAN.
     pub ipv4: Ipv4Addr,
+    /// IPv6 address on the peering LAN, if any.
+    pub ipv6: Option<Ipv6Addr>,
 }
 
 /// Everything the lab is made of, derived from the YAML file.
@@ -117,6 +121,8 @@ pub struct Plan {
     pub sites: Vec<String>,
     /// IPv4 peering LAN.
     pub lan: ipnet::Ipv4Net,
+    /// IPv6 peering LAN, if the file has one.
+    pub lan6: Option<ipnet::Ipv6Net>,
     /// Route servers.
     pub route_servers: Vec<RsPeer>,
     /// Member routers.
@@ -124,18 +130,21 @@ pub struct Plan {
     /// Every node, route servers first.
     pub nodes: Vec<Node>,
     /// Route objects of the sample: (prefix, origin ASN).
-    pub routes: Vec<(ipnet::Ipv4Net, u32)>,
+    pub routes: Vec<(ipnet::IpNet, u32)>,
     /// The RPSL sample file (absolute).
     pub sample: PathBuf,
 }
 
-/// Reads `route:`/`origin:` pairs of an RPSL file (only what the lab needs).
-pub fn read_routes(text: &str) -> Vec<(ipnet::Ipv4Net, u32)> {
+/// Reads `route:`/`route6:` and `origin:` pairs of an RPSL file (only what the lab needs).
+pub fn read_routes(text: &str) -> Vec<(ipnet::IpNet, u32)> {
     let mut out = Vec::new();
-    let mut prefix: Option<ipnet::Ipv4Net> = None;
+    let mut prefix: Option<ipnet::IpNet> = None;
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
-        if let Some(v) = line.strip_prefix("route:") {
+        if let Some(v) = line
+            .strip_prefix("route:")
+            .or_else(|| line.strip_prefix("route6:"))
+        {
             prefix = v.trim().parse().ok();
         } else if let Some(v) = line.strip_prefix("origin:") {
             let asn = v.trim().trim_start_matches("AS").parse::<u32>().ok();
@@ -178,6 +187,10 @@ impl Plan {
                 ipnet::IpNet::V6(_) => None,
             })
             .context("the lab needs an IPv4 peering LAN")?;
+        let lan6 = config.peering_lans.iter().find_map(|l| match l.prefix {
+            ipnet::IpNet::V6(n) => Some(n),
+            ipnet::IpNet::V4(_) => None,
+        });
         let sites: Vec<String> = config.sites.iter().map(|s| s.id.clone()).collect();
         let mut nodes = Vec::new();
         let mut used: Vec<Ipv4Addr> = Vec::new();
@@ -191,6 +204,7 @@ impl Plan {
                 name: rs.name.clone(),
                 asn: rs.asn,
                 ipv4: ip,
+                ipv6: rs.ipv6,
             });
             nodes.push(Node {
                 name: node_name(&rs.name),
@@ -199,6 +213,7 @@ impl Plan {
                     ifname: ifname(&rs.site),
                     site: rs.site.clone(),
                     ipv4: ip,
+                    ipv6: rs.ipv6,
                     mac: None,
                 }],
             });
@@ -213,6 +228,7 @@ impl Plan {
                         ifname: ifname(&c.site),
                         site: c.site.clone(),
                         ipv4: ip,
+                        ipv6: c.ipv6,
                         mac: c.macs.first().copied(),
                     })
                 })
@@ -221,12 +237,19 @@ impl Plan {
                 bail!("member {} has no IPv4 connection", m.name);
             }
             used.extend(ports.iter().map(|p| p.ipv4));
-            let prefixes: Vec<ipnet::Ipv4Net> = routes
-                .iter()
-                .filter(|(_, o)| *o == m.asn)
-                .map(|(p, _)| *p)
-                .take(3)
-                .collect();
+            // Up to three IPv4 and two IPv6 prefixes (IPv6 only if the member has IPv6).
+            let has_v6 = ports.iter().any(|p| p.ipv6.is_some());
+            let mine = |v6: bool, n: usize| {
+                routes
+                    .iter()
+                    .filter(move |(p, o)| *o == m.asn && matches!(p, ipnet::IpNet::V6(_)) == v6)
+                    .map(|(p, _)| *p)
+                    .take(n)
+            };
+            let mut prefixes: Vec<ipnet::IpNet> = mine(false, 3).collect();
+            if has_v6 {
+                prefixes.extend(mine(true, 2));
+            }
             if prefixes.is_empty() {
                 bail!(
                     "{} has no route object with origin AS{} for member {}",
@@ -267,6 +290,7 @@ impl Plan {
                 ifname: ifname(&first),
                 site: first.clone(),
                 ipv4: host(200)?,
+                ipv6: None,
                 mac: None,
             }],
         });
@@ -277,6 +301,7 @@ impl Plan {
                 ifname: ifname(&first),
                 site: first.clone(),
                 ipv4: host(201)?,
+                ipv6: None,
                 mac: None,
             }],
         });
@@ -288,6 +313,7 @@ impl Plan {
                     ifname: ifname(s),
                     site: s.clone(),
                     ipv4: host(211 + i as u32)?,
+                    ipv6: None,
                     mac: None,
                 }],
             });
@@ -296,6 +322,7 @@ impl Plan {
             config,
             sites,
             lan,
+            lan6,
             route_servers,
             members,
             nodes,
@@ -349,20 +376,34 @@ impl Plan {
             "peering_lans:\n  - {{ name: lab-v4, prefix: {} }}",
             self.lan
         );
+        if let Some(l6) = self.lan6 {
+            let _ = writeln!(y, "  - {{ name: lab-v6, prefix: \"{l6}\" }}");
+        }
         y.push_str("route_servers:\n");
         for rs in &c.route_servers {
             let ip = rs.ipv4.unwrap_or(Ipv4Addr::LOCALHOST);
+            let (v6, listen6) = match rs.ipv6.filter(|_| self.lan6.is_some()) {
+                Some(a) => (format!(", ipv6: \"{a}\""), format!(", \"{a}\"")),
+                None => (String::new(), String::new()),
+            };
             let _ = writeln!(
                 y,
-                "  - {{ name: {}, asn: {}, router_id: {}, ipv4: {ip}, site: {}, listen: [{ip}], api: \"{ip}:{RS_API_PORT}\", hold_time: {LAB_HOLD_TIME}s, connect_retry: {LAB_CONNECT_RETRY}s }}",
+                "  - {{ name: {}, asn: {}, router_id: {}, ipv4: {ip}{v6}, site: {}, listen: [\"{ip}\"{listen6}], api: \"{ip}:{RS_API_PORT}\", hold_time: {LAB_HOLD_TIME}s, connect_retry: {LAB_CONNECT_RETRY}s }}",
                 rs.name, rs.asn, rs.router_id, rs.site
             );
         }
         y.push_str("policy:\n");
         policy_yaml(&mut y, &c.policy, "  ");
         if let Some(b) = &c.blackhole {
+            let mut hops = Vec::new();
             if let Some(nh) = b.next_hop_ipv4 {
-                let _ = writeln!(y, "blackhole: {{ next_hop_ipv4: {nh} }}");
+                hops.push(format!("next_hop_ipv4: {nh}"));
+            }
+            if let Some(nh) = b.next_hop_ipv6.filter(|_| self.lan6.is_some()) {
+                hops.push(format!("next_hop_ipv6: \"{nh}\""));
+            }
+            if !hops.is_empty() {
+                let _ = writeln!(y, "blackhole: {{ {} }}", hops.join(", "));
             }
         }
         let _ = writeln!(
@@ -420,6 +461,9 @@ impl Plan {
                     conn.site,
                     conn.ipv4.unwrap_or(Ipv4Addr::UNSPECIFIED)
                 );
+                if let Some(v6) = conn.ipv6.filter(|_| self.lan6.is_some()) {
+                    let _ = write!(y, ", ipv6: \"{v6}\"");
+                }
                 if !conn.macs.is_empty() {
                     let macs: Vec<String> = conn.macs.iter().map(|m| format!("\"{m}\"")).collect();
                     let _ = write!(y, ", macs: [{}]", macs.join(", "));

@@ -26,11 +26,13 @@ fn rendered(tag: &str) -> PathBuf {
 #[test]
 fn read_routes_pairs_route_and_origin() {
     let r = read_routes(
-        "route: 10.0.0.0/8 # x\norigin: AS65000\n\nroute: bad\norigin: AS1\nroute: 1.0.0.0/24\norigin: AS13335\n",
+        "route: 10.0.0.0/8 # x\norigin: AS65000\n\nroute: bad\norigin: AS1\nroute: 1.0.0.0/24\norigin: AS13335\n\
+route6: 2001:db8::/32\norigin: AS64500\n",
     );
-    let want: Vec<(ipnet::Ipv4Net, u32)> = vec![
+    let want: Vec<(ipnet::IpNet, u32)> = vec![
         ("10.0.0.0/8".parse().unwrap(), 65000),
         ("1.0.0.0/24".parse().unwrap(), 13335),
+        ("2001:db8::/32".parse().unwrap(), 64500),
     ];
     assert_eq!(r, want);
 }
@@ -66,15 +68,15 @@ fn lab_file_keeps_the_production_exchange() {
             m.connections
                 .iter()
                 .filter(|c| c.ipv4.is_some())
-                .map(|c| (c.site.clone(), c.ipv4, c.macs.clone(), c.speed))
+                .map(|c| (c.site.clone(), c.ipv4, c.ipv6, c.macs.clone(), c.speed))
                 .collect()
         };
         assert_eq!(conns(l), conns(p), "connections of {}", l.name);
     }
     for (l, p) in lab.route_servers.iter().zip(&prod.route_servers) {
         assert_eq!(
-            (&l.name, l.asn, l.ipv4, &l.site),
-            (&p.name, p.asn, p.ipv4, &p.site)
+            (&l.name, l.asn, l.ipv4, l.ipv6, &l.site),
+            (&p.name, p.asn, p.ipv4, p.ipv6, &p.site)
         );
         assert_eq!(l.hold_time.as_secs(), u64::from(LAB_HOLD_TIME));
         assert_eq!(Some(l.api.ip()), l.ipv4.map(std::net::IpAddr::V4));
@@ -115,7 +117,16 @@ fn member_routers_announce_sample_prefixes_on_every_port_to_every_rs() {
     );
     for (k, m) in plan.members.iter().enumerate() {
         assert_eq!(m.ports.len(), 2, "{} is dual-homed", m.name);
-        assert!(!m.prefixes.is_empty());
+        let v6 = m
+            .prefixes
+            .iter()
+            .filter(|p| matches!(p, ipnet::IpNet::V6(_)))
+            .count();
+        assert!(
+            v6 >= 1 && m.prefixes.len() > v6,
+            "{}: IPv4 and IPv6 prefixes",
+            m.name
+        );
         for p in &m.prefixes {
             assert!(
                 plan.routes.contains(&(*p, m.asn)),
@@ -136,24 +147,26 @@ fn member_routers_announce_sample_prefixes_on_every_port_to_every_rs() {
                 (f, t)
             }
         };
+        // A session per port, route server and address family, from the port's address.
         for port in &m.ports {
-            let sources = text.matches(&port.ipv4.to_string()).count();
-            assert!(
-                sources >= plan.route_servers.len(),
-                "{}: {} used {sources} times",
-                file.display(),
-                port.ipv4
-            );
+            let v6 = port.ipv6.expect("IPv6 connection").to_string();
+            for src in [port.ipv4.to_string(), v6] {
+                let uses = text.matches(&format!("source address {src};\n")).count()
+                    + text.matches(&format!("update-source {src}\n")).count();
+                assert_eq!(
+                    uses,
+                    plan.route_servers.len(),
+                    "{}: sessions from {src}",
+                    file.display()
+                );
+            }
         }
         for rs in &plan.route_servers {
-            let n = text.matches(&format!("neighbor {}", rs.ipv4)).count();
-            assert!(
-                n >= m.ports.len(),
-                "{}: {} sessions to {}",
-                file.display(),
-                n,
-                rs.name
-            );
+            for ip in [rs.ipv4.to_string(), rs.ipv6.expect("IPv6").to_string()] {
+                let n = text.matches(&format!("neighbor {ip} as ")).count()
+                    + text.matches(&format!("neighbor {ip} remote-as ")).count();
+                assert_eq!(n, m.ports.len(), "{}: sessions to {ip}", file.display());
+            }
         }
         for p in &m.prefixes {
             assert!(
