@@ -392,6 +392,14 @@ drill_rs_down() {
     check "every member router has both route servers' paths again" wait_for 20 all_routes 2
     verdict "drill 2: rs1 down: every member keeps every route via rs2"
 }
+member_sessions_up() { # every session of member node $1 is Established on its route server
+    local node=$1 rs want have
+    for rs in $(plan API | awk '$2 == "routeserver" {print $3}'); do
+        want=$(plan SESSION | awk -v n="$node" -v r="$rs" '$2 == n && $3 == r {print $6}' | sort -u)
+        have=$(established "$rs" | sort -u)
+        [ "$want" = "$(comm -12 <(echo "$want") <(echo "$have"))" ] || return 1
+    done
+}
 rs_all_up() {
     local want have
     want=$(plan SESSION | awk -v r="$1" '$3 == r {print $6}' | sort -u)
@@ -435,6 +443,8 @@ drill_flap() {
         # No damping: the prefixes come back as soon as the sessions are up again.
         check "flap $i: re-announced to every member at once, no damping (<= 20 s)" wait_for 20 all_routes 1 "$node"
         log "       flap $i: back after $(($(date +%s) - t)) s"
+        # Every session of the member up again before the next flap (else it did not flap).
+        check "flap $i: all $member sessions established on both route servers (<= 20 s)" wait_for 20 member_sessions_up "$node"
     done
     check "all sessions up after the flaps" wait_for 30 all_sessions
     local after1 after2
