@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 
 PKGS=(bird2 gobgpd frr exabgp openbgpd stayrtr pmacct bgpdump iproute2 curl)
 PKGS+=(chromium chromium-driver)
+PKGS+=(jq prometheus) # lab/netns.sh; the dashboards test (tests/e2e/scenario_dashboards.rs)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -32,3 +33,6 @@ echo "== cargo test"
 # Libraries, binaries and test targets; benchmarks are built by clippy above
 # and run with `cargo bench` (they measure, they do not test).
 RUST_TEST_THREADS="${FOX_TEST_THREADS:-2}" cargo test --workspace --lib --bins --tests
+echo "== lab/netns.sh test"
+# Uses target/debug/fox built by the test run above (no second build).
+lab/netns.sh test

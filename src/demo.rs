@@ -62,7 +62,8 @@ route_servers:\n\
 policy: {{ rpki: true, irr: false, transit_free: false }}\n\
 blackhole: {{ next_hop_ipv4: 127.0.0.66 }}\n\
 rpki: {{ files: [\"{vrps}\"] }}\n\
-collector: {{ sflow_listen: [\"127.0.0.1:6343\"], api: \"127.0.0.1:8190\" }}\n\
+collector: {{ sflow_listen: [\"127.0.0.1:6343\"], api: \"127.0.0.1:8190\", stamp_reflector: \"127.0.0.1:8620\",\n\
+  probes: [ {{ name: hsinchu, target: \"127.0.0.1:8620\" }}, {{ name: taichung, target: \"127.0.0.1:8620\" }}, {{ name: tainan, target: \"127.0.0.1:8620\" }} ] }}\n\
 looking_glass: {{ listen: \"127.0.0.1:8080\", collectors: [ {{ name: collector, url: \"http://127.0.0.1:8190\" }} ] }}\n\
 members:\n",
         data = dir.join("data").display(),
@@ -212,13 +213,24 @@ pub async fn run(
     tokio::spawn(sflow_source(shutdown.clone()));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // Each member announces its table into both route servers.
+    // Each member announces its table into both route servers; `sent` holds each
+    // speaker's count for the progress line.
+    let total: usize = prepared.iter().map(|(_, p)| p.prefixes).sum::<usize>() * 2;
+    let sent: std::sync::Arc<Vec<std::sync::atomic::AtomicUsize>> = std::sync::Arc::new(
+        (0..MEMBERS.len() * 2)
+            .map(|_| std::sync::atomic::AtomicUsize::new(0))
+            .collect(),
+    );
     let mut speakers = tokio::task::JoinSet::new();
     for (k, (name, asn, last, _)) in MEMBERS.iter().enumerate() {
-        for (rs, rs_addr) in [
+        for (r, (rs, rs_addr)) in [
             ("rs1", Ipv4Addr::new(127, 0, 0, 1)),
             ("rs2", Ipv4Addr::new(127, 0, 0, 2)),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (sent, slot) = (sent.clone(), k * 2 + r);
             let cfg = replay_cfg(&routes, peers.get(k).copied(), *asn, *last, 1179, rs_addr);
             let prepared = prepared[k].1.clone();
             let (name, sd) = (name.to_string(), shutdown.clone());
@@ -235,8 +247,16 @@ pub async fn run(
                         Err(e) => return Err(anyhow::anyhow!("{name} -> {rs}: {e}")),
                     }
                 };
-                speaker.announce(&prepared, None, |_| {}).await?;
-                println!("  {name} announced {} prefixes to {rs}", prepared.prefixes);
+                speaker
+                    .announce(&prepared, None, |p| {
+                        if let Some(c) = sent.get(slot) {
+                            c.store(p.sent, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    })
+                    .await?;
+                if let Some(c) = sent.get(slot) {
+                    c.store(prepared.prefixes, std::sync::atomic::Ordering::Relaxed);
+                }
                 let mut sd2 = sd.clone();
                 speaker
                     .hold_open(async move {
@@ -247,7 +267,7 @@ pub async fn run(
             });
         }
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    show_progress(&sent, total, shutdown.clone()).await;
     println!(
         "\nFOX demo ready after {:.1} s (working directory {}).\n\
 Looking glass   http://127.0.0.1:8080/\n\
@@ -256,7 +276,9 @@ Neighbours      http://127.0.0.1:8180/api/v1/neighbors\n\
 Filtered routes http://127.0.0.1:8180/api/v1/neighbors/127.0.0.12/routes/filtered   (reasons with Euro-IX codes)\n\
 Prefix lookup   http://127.0.0.1:8180/api/v1/lookup?prefix=8.8.8.8&mode=longest\n\
 Traffic         http://127.0.0.1:8190/api/v1/traffic   matrix http://127.0.0.1:8190/api/v1/matrix\n\
-Metrics         http://127.0.0.1:8180/metrics   http://127.0.0.1:8181/metrics   http://127.0.0.1:8190/metrics\n\
+Probes (RTT)    http://127.0.0.1:8190/api/v1/probes   (STAMP to a reflector on loopback)\n\
+Metrics         http://127.0.0.1:8180/metrics   http://127.0.0.1:8181/metrics   http://127.0.0.1:8190/metrics   http://127.0.0.1:8080/metrics\n\
+Dashboards      lab/prometheus.yml scrapes these; Grafana dashboards in lab/grafana/ (docs/lab.md)\n\
 Ctrl-C stops everything.",
         started.elapsed().as_secs_f64(),
         dir.display()
@@ -275,6 +297,60 @@ Ctrl-C stops everything.",
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
+}
+
+/// Prints how many routes the members have sent until all are (at most 5 minutes): one
+/// line rewritten in place on a terminal, a plain line every 2 s otherwise (logs, CI).
+async fn show_progress(
+    sent: &[std::sync::atomic::AtomicUsize],
+    total: usize,
+    mut shutdown: watch::Receiver<Option<String>>,
+) {
+    use std::io::{IsTerminal, Write};
+    let tty = std::io::stdout().is_terminal();
+    let every = Duration::from_millis(if tty { 200 } else { 2000 });
+    let started = Instant::now();
+    let mut last_print: Option<Instant> = None;
+    loop {
+        let n: usize = sent
+            .iter()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .sum();
+        let done = n >= total;
+        if done || tty || last_print.is_none_or(|t| t.elapsed() >= every) {
+            last_print = Some(Instant::now());
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            let line = format!(
+                "  loading routes into rs1 and rs2: {n:>6}/{total} ({:>3}%), {:.0} routes/s",
+                (n * 100).checked_div(total).unwrap_or(100),
+                n as f64 / secs
+            );
+            let mut out = std::io::stdout();
+            if tty {
+                let bar = progress_bar(n, total, 24);
+                let _ = write!(out, "\r{line} [{bar}]");
+                if done {
+                    let _ = writeln!(out);
+                }
+            } else {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = out.flush();
+        }
+        if done || started.elapsed() > Duration::from_secs(300) {
+            return;
+        }
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+}
+
+/// A text progress bar of `width` cells.
+fn progress_bar(n: usize, total: usize, width: usize) -> String {
+    let full = (n.min(total) * width).checked_div(total).unwrap_or(width);
+    format!("{}{}", "#".repeat(full), "-".repeat(width - full))
 }
 
 fn replay_cfg(
@@ -346,4 +422,18 @@ pub fn make_sample(out: &Path, per_peer: usize) -> anyhow::Result<()> {
     gz.write_all(&bytes)?;
     gz.finish()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_bar;
+
+    #[test]
+    fn progress_bar_fills_in_proportion() {
+        assert_eq!(progress_bar(0, 100, 10), "----------");
+        assert_eq!(progress_bar(50, 100, 10), "#####-----");
+        assert_eq!(progress_bar(100, 100, 10), "##########");
+        assert_eq!(progress_bar(150, 100, 4), "####");
+        assert_eq!(progress_bar(0, 0, 4), "####");
+    }
 }

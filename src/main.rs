@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 mod demo;
+mod lab;
 
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
@@ -59,6 +60,28 @@ enum Command {
         /// The exchange's YAML file.
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// The FOX lab (containerlab topology and lab/netns.sh), generated from the YAML file.
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Write the lab's configurations (route servers, collector, looking glass, member
+    /// routers), the containerlab topology and the netns plan into a directory.
+    Render {
+        /// The exchange's YAML file.
+        #[arg(long, short, default_value = "configs/fox.yaml")]
+        config: PathBuf,
+        /// RPSL route objects the member routers announce from.
+        #[arg(long, default_value = lab::SAMPLE)]
+        sample: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -258,6 +281,22 @@ fn main() -> anyhow::Result<()> {
             let cfg = load_config(&config);
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move { fox_collector::run(cfg, shutdown_on_signals()).await })
+        }
+        Command::Lab {
+            command:
+                LabCommand::Render {
+                    config,
+                    sample,
+                    out,
+                },
+        } => {
+            let written = lab::render(&config, &sample, &out)?;
+            println!(
+                "fox lab render: {} files in {}",
+                written.len(),
+                out.display()
+            );
+            Ok(())
         }
         Command::LookingGlass { config } => {
             init_logging();

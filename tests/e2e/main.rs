@@ -26,6 +26,7 @@ mod routeserver;
 mod scenario_communities;
 mod scenario_core;
 mod scenario_lg_browser;
+mod scenario_dashboards;
 mod scenario_policy;
 mod scenario_rpki;
 mod stayrtr;
