@@ -28,6 +28,7 @@ pub use policy::{
     LenRange, MaxPrefixAction, NextHopPolicy, Policy, PolicyOverrides, RolePolicy,
     DEFAULT_TRANSIT_FREE_ASNS,
 };
+pub use policy::AspaPolicy;
 
 /// Largest configuration file accepted (bytes); bounds memory and parse time.
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;

@@ -519,3 +519,13 @@ fn unreadable_file_is_reported() {
         "{errs}"
     );
 }
+
+#[test]
+fn aspa_must_be_off_tag_or_filter() {
+    let text = edit("members:\n", "policy:\n  aspa: strict  # HERE\nmembers:\n");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`aspa`: `strict` is not one of off, tag, filter",
+    );
+}
