@@ -24,11 +24,11 @@ pub use model::{
     Blackhole, Config, Connection, Exchange, IrrSources, MacAddr, MaxPrefix, Member, Neighbor,
     PeeringLan, RouteServer, RpkiSources, RtrServer, Site, Speed,
 };
+pub use policy::AspaPolicy;
 pub use policy::{
     LenRange, MaxPrefixAction, NextHopPolicy, Policy, PolicyOverrides, RolePolicy,
     DEFAULT_TRANSIT_FREE_ASNS,
 };
-pub use policy::AspaPolicy;
 
 /// Largest configuration file accepted (bytes); bounds memory and parse time.
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;

@@ -75,6 +75,11 @@ pub fn peer_policy(config: &Config, n: &fox_config::Neighbor) -> PeerPolicy {
         blackhole: p.blackhole,
         graceful_shutdown: p.graceful_shutdown,
         role: role_mode(p),
+        aspa: match p.aspa {
+            fox_config::AspaPolicy::Off => crate::aspa::AspaMode::Off,
+            fox_config::AspaPolicy::Tag => crate::aspa::AspaMode::Tag,
+            fox_config::AspaPolicy::Filter => crate::aspa::AspaMode::Filter,
+        },
     }
 }
 
