@@ -23,6 +23,7 @@ mod gobgp;
 mod member;
 mod netns;
 mod routeserver;
+mod scenario_aspa;
 mod scenario_communities;
 mod scenario_core;
 mod scenario_policy;
