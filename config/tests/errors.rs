@@ -529,3 +529,13 @@ fn aspa_must_be_off_tag_or_filter() {
         "`aspa`: `strict` is not one of off, tag, filter",
     );
 }
+
+#[test]
+fn mrt_interval_is_bounded() {
+    let text = edit("members:\n", "mrt:\n  interval: 0s  # HERE\nmembers:\n");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`interval` must be between 1s and 24h",
+    );
+}

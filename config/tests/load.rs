@@ -264,3 +264,16 @@ fn aspa_policy_defaults_to_off_and_merges_per_member() {
         Some(AspaPolicy::Filter)
     );
 }
+
+#[test]
+fn mrt_dumps_section_with_defaults() {
+    let cfg =
+        fox_config::parse(&common::edit("members:\n", "members:\n"), "t.yaml").expect("valid");
+    assert_eq!(cfg.mrt, None);
+    let text = common::edit("members:\n", "mrt: { interval: 5m }\nmembers:\n");
+    let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
+    let m = cfg.mrt.expect("mrt section");
+    assert_eq!(m.interval, Duration::from_secs(300));
+    assert_eq!(m.keep, 96);
+    assert_eq!(m.dir, cfg.exchange.data_dir.join("mrt"));
+}
