@@ -26,6 +26,7 @@ mod routeserver;
 mod scenario_aspa;
 mod scenario_communities;
 mod scenario_core;
+mod scenario_mrt;
 mod scenario_policy;
 mod scenario_rpki;
 mod stayrtr;

@@ -45,6 +45,8 @@ pub struct RsOptions {
     pub rpki_files: Vec<PathBuf>,
     /// `policy.aspa` (off, tag, filter); `None` leaves the default.
     pub aspa: Option<&'static str>,
+    /// `mrt: { dir, interval: 2s, keep: 3 }`: periodic MRT dumps.
+    pub mrt_dir: Option<PathBuf>,
 }
 
 /// Per-member settings of the route server's configuration (FOX only).
@@ -232,6 +234,13 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
         for f in &o.irr_files {
             let _ = writeln!(c, "    - \"{}\"", f.display());
         }
+    }
+    if let Some(d) = &o.mrt_dir {
+        let _ = writeln!(
+            c,
+            "mrt:\n  dir: \"{}\"\n  interval: 2s\n  keep: 3",
+            d.display()
+        );
     }
     c.push_str("members:\n");
     for m in members {

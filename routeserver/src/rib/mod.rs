@@ -15,6 +15,7 @@ pub mod attrs;
 pub mod decision;
 pub mod export;
 pub mod mrt;
+pub mod mrt_periodic;
 pub mod peers;
 pub mod query;
 pub mod reload;
