@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod aspa;
+pub mod bmp;
 pub mod irr;
 pub mod metrics;
 pub mod policy;
