@@ -129,7 +129,7 @@ fn pmbmpd_sees_peers_and_routes_pre_and_post_policy() {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(15) {
         text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("\"peer_down\"") {
+        if text.contains("\"term\"") {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -178,5 +178,100 @@ fn pmbmpd_sees_peers_and_routes_pre_and_post_policy() {
         .collect();
     assert_eq!(stats, vec![(0, 1), (7, 2), (8, 1)], "log:\n{text}");
     assert_eq!(of("term").len(), 1, "log:\n{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts pmbmpd on `port` logging JSON to `log`.
+fn pmbmpd(dir: &std::path::Path, port: u16, log: &std::path::Path, tag: &str) -> Kill {
+    let conf = dir.join(format!("pmbmpd-{tag}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "bmp_daemon_ip: 127.0.0.1\nbmp_daemon_port: {port}\nbmp_daemon_msglog_file: {}\n\
+             bmp_daemon_msglog_output: json\n",
+            log.display()
+        ),
+    )
+    .expect("config");
+    Kill(
+        Command::new("pmbmpd")
+            .arg("-f")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pmbmpd"),
+    )
+}
+
+async fn wait(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..secs * 10 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out after {secs}s waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn station_client_queues_drops_reconnects_and_resyncs() {
+    if Command::new("pmbmpd").arg("-V").output().is_err() {
+        eprintln!("skipped: pmbmpd (Debian package pmacct) is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fox-bmp-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let port = free_port();
+    let (st, _task) = bmp::client::BmpStation::start(
+        format!("127.0.0.1:{port}"),
+        bmp::initiation("rs1", "FOX route server"),
+        4,
+    );
+    let h = PeerHeader {
+        peer_type: PeerType::Global,
+        post_policy: false,
+        address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)),
+        asn: 1659,
+        bgp_id: Ipv4Addr::new(192, 0, 2, 11),
+        time: (1_795_450_000, 0),
+    };
+    let down = || bmp::peer_down(&h, &DownReason::RemoteNoData);
+    // 1. No station: the queue (4) fills, the rest is dropped and a resync asked for.
+    for _ in 0..6 {
+        st.send(down());
+    }
+    assert_eq!(st.dropped(), 2);
+    assert!(st.take_resync());
+    assert!(!st.connected());
+    // 2. The station comes up: the client connects (backoff 1, 2, 4 s), sends Initiation,
+    //    discards the stale queue and asks for a resync.
+    let log1 = dir.join("bmp1.json");
+    let p1 = pmbmpd(&dir, port, &log1, "1");
+    wait(15, "connection to pmbmpd", || st.connected()).await;
+    assert!(st.take_resync(), "a new connection asks for a resync");
+    assert!(st.send(down()));
+    wait(10, "peer_down in the pmbmpd log", || {
+        std::fs::read_to_string(&log1).is_ok_and(|t| t.contains("\"peer_down\""))
+    })
+    .await;
+    let text = std::fs::read_to_string(&log1).unwrap_or_default();
+    assert_eq!(text.matches("\"init\"").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("\"peer_down\"").count(),
+        1,
+        "stale queued messages must not be sent:\n{text}"
+    );
+    // 3. The station restarts: the client notices on the next write, reconnects, sends a
+    //    new Initiation and asks for a resync again.
+    drop(p1);
+    let log2 = dir.join("bmp2.json");
+    let _p2 = pmbmpd(&dir, port, &log2, "2");
+    wait(40, "reconnection", || {
+        st.send(down());
+        std::fs::read_to_string(&log2).is_ok_and(|t| t.contains("\"init\""))
+    })
+    .await;
+    assert!(st.take_resync());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,10 +1,11 @@
 //! BMP message encoding (RFC 7854, Loc-RIB peer type of RFC 9069).
 //!
-//! Only the encoder exists so far: it is checked against bgpkit-parser's
-//! BMP parser and against pmacct's `pmbmpd` (routeserver/tests/bmp_pmbmpd.rs).
-//! The client task towards stations (reconnect, bounded queue, resync) and
-//! the hooks in sessions and RIB are not written yet.
+//! The encoder is checked against bgpkit-parser's BMP parser and against
+//! pmacct's `pmbmpd` (routeserver/tests/bmp_pmbmpd.rs); [`client`] keeps one
+//! station connection. The hooks in sessions and RIB that would feed it are
+//! not written yet.
 
+pub mod client;
 #[cfg(test)]
 mod tests;
 
