@@ -30,6 +30,7 @@ const TOP_KEYS: &[&str] = &[
     "members",
     "collector",
     "looking_glass",
+    "mrt",
 ];
 
 /// Decodes and checks the whole file; `None` if anything was wrong (see `cx.errors`).
@@ -84,6 +85,10 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
             route_servers.as_deref().unwrap_or_default(),
         )
     });
+    let mrt = f.get("mrt").and_then(|n| {
+        let data_dir = exchange.as_ref().map(|e| e.data_dir.as_path());
+        crate::mrt::decode_mrt(cx, n, data_dir)
+    });
     if !cx.errors.is_empty() {
         return None;
     }
@@ -99,6 +104,7 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         members: members?,
         collector: collector?,
         looking_glass,
+        mrt,
         source,
     })
 }

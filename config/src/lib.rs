@@ -10,6 +10,7 @@ mod error;
 mod looking_glass;
 mod members;
 mod model;
+mod mrt;
 mod node;
 mod policy;
 mod summary;
@@ -24,6 +25,8 @@ pub use model::{
     Blackhole, Config, Connection, Exchange, IrrSources, MacAddr, MaxPrefix, Member, Neighbor,
     PeeringLan, RouteServer, RpkiSources, RtrServer, Site, Speed,
 };
+pub use mrt::MrtDumps;
+pub use policy::AspaPolicy;
 pub use policy::{
     LenRange, MaxPrefixAction, NextHopPolicy, Policy, PolicyOverrides, RolePolicy,
     DEFAULT_TRANSIT_FREE_ASNS,

@@ -35,6 +35,8 @@ pub struct Config {
     pub collector: CollectorSettings,
     /// The looking glass, if the file has a `looking_glass:` section.
     pub looking_glass: Option<crate::looking_glass::LookingGlass>,
+    /// Periodic MRT dumps, if the file has an `mrt:` section.
+    pub mrt: Option<crate::mrt::MrtDumps>,
     /// The file this configuration was read from.
     pub source: PathBuf,
 }

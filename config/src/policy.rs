@@ -50,6 +50,28 @@ impl fmt::Display for RolePolicy {
     }
 }
 
+/// ASPA path verification (draft-ietf-sidrops-aspa-verification) for a
+/// member's routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AspaPolicy {
+    /// Not verified.
+    Off,
+    /// Verified and tagged with the informational community; never filtered.
+    Tag,
+    /// Verified and tagged; ASPA-invalid routes are filtered.
+    Filter,
+}
+
+impl fmt::Display for AspaPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AspaPolicy::Off => "off",
+            AspaPolicy::Tag => "tag",
+            AspaPolicy::Filter => "filter",
+        })
+    }
+}
+
 impl fmt::Display for NextHopPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -129,6 +151,8 @@ pub struct Policy {
     pub graceful_shutdown: bool,
     /// BGP Role capability and OTC procedures (RFC 9234).
     pub role: RolePolicy,
+    /// ASPA path verification.
+    pub aspa: AspaPolicy,
     /// What to do on max-prefix overflow.
     pub max_prefix_action: MaxPrefixAction,
     /// Delay before reconnecting after a max-prefix restart.
@@ -160,6 +184,7 @@ impl Default for Policy {
             blackhole: true,
             graceful_shutdown: true,
             role: RolePolicy::On,
+            aspa: AspaPolicy::Off,
             max_prefix_action: MaxPrefixAction::Restart,
             max_prefix_restart_after: Duration::from_secs(15 * 60),
         }
@@ -203,6 +228,8 @@ pub struct PolicyOverrides {
     pub graceful_shutdown: Option<bool>,
     /// See [`Policy::role`].
     pub role: Option<RolePolicy>,
+    /// See [`Policy::aspa`].
+    pub aspa: Option<AspaPolicy>,
     /// See [`Policy::max_prefix_action`].
     pub max_prefix_action: Option<MaxPrefixAction>,
     /// See [`Policy::max_prefix_restart_after`].
@@ -235,6 +262,7 @@ impl Policy {
             blackhole: o.blackhole.unwrap_or(self.blackhole),
             graceful_shutdown: o.graceful_shutdown.unwrap_or(self.graceful_shutdown),
             role: o.role.unwrap_or(self.role),
+            aspa: o.aspa.unwrap_or(self.aspa),
             max_prefix_action: o.max_prefix_action.unwrap_or(self.max_prefix_action),
             max_prefix_restart_after: o
                 .max_prefix_restart_after
@@ -264,6 +292,7 @@ pub(crate) const POLICY_KEYS: &[&str] = &[
     "role",
     "max_prefix_action",
     "max_prefix_restart_after",
+    "aspa",
 ];
 
 /// Decodes a `policy:` block (exchange-wide or a member's); `what` names it in errors.
@@ -312,6 +341,22 @@ pub(crate) fn decode_overrides(cx: &mut Ctx, node: &Node, what: &str) -> PolicyO
             cx.err(
                 n.loc,
                 format!("`role`: `{s}` is not one of off, on, strict"),
+            );
+        }
+        v
+    });
+    o.aspa = f.get("aspa").and_then(|n| {
+        let s = cx.string(n, "aspa")?;
+        let v = match s.as_str() {
+            "off" => Some(AspaPolicy::Off),
+            "tag" => Some(AspaPolicy::Tag),
+            "filter" => Some(AspaPolicy::Filter),
+            _ => None,
+        };
+        if v.is_none() {
+            cx.err(
+                n.loc,
+                format!("`aspa`: `{s}` is not one of off, tag, filter"),
             );
         }
         v

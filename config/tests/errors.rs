@@ -519,3 +519,23 @@ fn unreadable_file_is_reported() {
         "{errs}"
     );
 }
+
+#[test]
+fn aspa_must_be_off_tag_or_filter() {
+    let text = edit("members:\n", "policy:\n  aspa: strict  # HERE\nmembers:\n");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`aspa`: `strict` is not one of off, tag, filter",
+    );
+}
+
+#[test]
+fn mrt_interval_is_bounded() {
+    let text = edit("members:\n", "mrt:\n  interval: 0s  # HERE\nmembers:\n");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`interval` must be between 1s and 24h",
+    );
+}

@@ -244,3 +244,36 @@ fn role_policy_defaults_to_on_and_merges_per_member() {
     assert_eq!(cfg.members[1].policy.role, RolePolicy::Off);
     assert_eq!(cfg.members[1].policy_overrides.role, Some(RolePolicy::Off));
 }
+
+#[test]
+fn aspa_policy_defaults_to_off_and_merges_per_member() {
+    use fox_config::AspaPolicy;
+    let cfg =
+        fox_config::parse(&common::edit("members:\n", "members:\n"), "t.yaml").expect("valid");
+    assert_eq!(cfg.policy.aspa, AspaPolicy::Off);
+    let text = common::edit("members:\n", "policy: { aspa: tag }\nmembers:\n").replace(
+        "policy: { rpki: false,",
+        "policy: { aspa: filter, rpki: false,",
+    );
+    let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
+    assert_eq!(cfg.policy.aspa, AspaPolicy::Tag);
+    assert_eq!(cfg.members[0].policy.aspa, AspaPolicy::Tag);
+    assert_eq!(cfg.members[1].policy.aspa, AspaPolicy::Filter);
+    assert_eq!(
+        cfg.members[1].policy_overrides.aspa,
+        Some(AspaPolicy::Filter)
+    );
+}
+
+#[test]
+fn mrt_dumps_section_with_defaults() {
+    let cfg =
+        fox_config::parse(&common::edit("members:\n", "members:\n"), "t.yaml").expect("valid");
+    assert_eq!(cfg.mrt, None);
+    let text = common::edit("members:\n", "mrt: { interval: 5m }\nmembers:\n");
+    let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
+    let m = cfg.mrt.expect("mrt section");
+    assert_eq!(m.interval, Duration::from_secs(300));
+    assert_eq!(m.keep, 96);
+    assert_eq!(m.dir, cfg.exchange.data_dir.join("mrt"));
+}

@@ -1,6 +1,8 @@
 //! FOX transparent BGP route server (RFC 7947, RFC 7948).
 
 pub mod api;
+pub mod aspa;
+pub mod bmp;
 pub mod irr;
 pub mod metrics;
 pub mod policy;

@@ -75,6 +75,11 @@ pub fn peer_policy(config: &Config, n: &fox_config::Neighbor) -> PeerPolicy {
         blackhole: p.blackhole,
         graceful_shutdown: p.graceful_shutdown,
         role: role_mode(p),
+        aspa: match p.aspa {
+            fox_config::AspaPolicy::Off => crate::aspa::AspaMode::Off,
+            fox_config::AspaPolicy::Tag => crate::aspa::AspaMode::Tag,
+            fox_config::AspaPolicy::Filter => crate::aspa::AspaMode::Filter,
+        },
     }
 }
 
@@ -259,6 +264,15 @@ pub async fn run_with_reload(
     let rib = Rib::new(statics, export.clone(), policy, metrics.clone());
     tokio::spawn(rib.run(rib_tx.clone(), rib_rx));
     let _rpki = start_rpki(&config, &metrics, rib_tx.clone())?;
+    if let Some(m) = &config.mrt {
+        let cfg = crate::rib::mrt_periodic::PeriodicMrt {
+            dir: m.dir.join(&rs.name),
+            interval: m.interval,
+            keep: m.keep,
+        };
+        tracing::info!(dir = %cfg.dir.display(), interval = ?cfg.interval, keep = cfg.keep, "periodic MRT dumps on");
+        tokio::spawn(crate::rib::mrt_periodic::run(rib_tx.clone(), cfg));
+    }
 
     let env = PeerEnv {
         rib: rib_tx.clone(),

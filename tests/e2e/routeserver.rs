@@ -41,6 +41,12 @@ pub struct RsOptions {
     pub blackhole_v4: Option<Ipv4Addr>,
     /// `blackhole.next_hop_ipv6`.
     pub blackhole_v6: Option<Ipv6Addr>,
+    /// `rpki.files`: VRP/ASPA JSON files.
+    pub rpki_files: Vec<PathBuf>,
+    /// `policy.aspa` (off, tag, filter); `None` leaves the default.
+    pub aspa: Option<&'static str>,
+    /// `mrt: { dir, interval: 2s, keep: 3 }`: periodic MRT dumps.
+    pub mrt_dir: Option<PathBuf>,
 }
 
 /// Per-member settings of the route server's configuration (FOX only).
@@ -196,6 +202,9 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
         rpki = o.rpki,
         irr = o.irr,
     );
+    if let Some(a) = o.aspa {
+        let _ = writeln!(c, "  aspa: {a}");
+    }
     if o.blackhole_v4.is_some() || o.blackhole_v6.is_some() {
         c.push_str("blackhole:\n");
         if let Some(a) = o.blackhole_v4 {
@@ -205,10 +214,19 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
             let _ = writeln!(c, "  next_hop_ipv6: \"{a}\"");
         }
     }
+    if !o.rtr.is_empty() || !o.rpki_files.is_empty() {
+        c.push_str("rpki:\n");
+    }
     if !o.rtr.is_empty() {
-        c.push_str("rpki:\n  rtr:\n");
+        c.push_str("  rtr:\n");
         for a in &o.rtr {
             let _ = writeln!(c, "    - {{ host: \"{}\", port: {} }}", a.ip(), a.port());
+        }
+    }
+    if !o.rpki_files.is_empty() {
+        c.push_str("  files:\n");
+        for f in &o.rpki_files {
+            let _ = writeln!(c, "    - \"{}\"", f.display());
         }
     }
     if !o.irr_files.is_empty() {
@@ -216,6 +234,13 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
         for f in &o.irr_files {
             let _ = writeln!(c, "    - \"{}\"", f.display());
         }
+    }
+    if let Some(d) = &o.mrt_dir {
+        let _ = writeln!(
+            c,
+            "mrt:\n  dir: \"{}\"\n  interval: 2s\n  keep: 3",
+            d.display()
+        );
     }
     c.push_str("members:\n");
     for m in members {
@@ -258,6 +283,8 @@ pub struct ApiRoute {
     pub rpki: String,
     /// IRR state (`valid`, `valid-by-rpki`, `invalid`, `not-checked`).
     pub irr: String,
+    /// ASPA state (`valid`, `unknown`, `invalid`, `not-checked`).
+    pub aspa: String,
 }
 
 fn api_route(v: &serde_json::Value) -> Option<ApiRoute> {
@@ -272,6 +299,11 @@ fn api_route(v: &serde_json::Value) -> Option<ApiRoute> {
             .collect(),
         rpki: v.get("rpki")?.as_str()?.to_owned(),
         irr: v.get("irr")?.as_str()?.to_owned(),
+        aspa: v
+            .get("aspa")
+            .and_then(|a| a.as_str())
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 

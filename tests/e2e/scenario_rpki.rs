@@ -143,7 +143,7 @@ fn flaps(fx: &Fixture<Fox>) -> Result<Vec<(String, u64)>> {
         .collect())
 }
 
-fn sessions_untouched(fx: &Fixture<Fox>) -> Result<()> {
+pub fn sessions_untouched(fx: &Fixture<Fox>) -> Result<()> {
     let f = flaps(fx)?;
     ensure!(
         f.iter().all(|(_, n)| *n == 0),

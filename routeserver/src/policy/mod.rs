@@ -3,7 +3,7 @@
 //!
 //! Order, as built: next hop, OTC (RFC 9234), first AS, AS path length, bogon ASNs, AS_SET,
 //! transit-free ASNs, bogon prefixes, prefix length, blackhole, RPKI origin
-//! validation, IRR.
+//! validation, IRR, ASPA path verification.
 
 pub mod bogons;
 pub mod reasons;
@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
+use crate::aspa::{AspaMode, AspaTag};
 use crate::irr::IrrMatch;
 use crate::rib::export::{BLACKHOLE, GRACEFUL_SHUTDOWN};
 use crate::rib::peers::PeerStatic;
@@ -81,6 +82,8 @@ pub struct PeerPolicy {
     pub graceful_shutdown: bool,
     /// BGP Role check and OTC procedures.
     pub role: RoleMode,
+    /// ASPA path verification (off, tag, filter).
+    pub aspa: AspaMode,
 }
 
 impl Default for PeerPolicy {
@@ -111,6 +114,7 @@ impl Default for PeerPolicy {
             blackhole: true,
             graceful_shutdown: true,
             role: RoleMode::On,
+            aspa: AspaMode::Off,
         }
     }
 }
@@ -257,6 +261,16 @@ impl Policy {
                 }
                 IrrTag::Invalid
             };
+        }
+        // 8. ASPA upstream path verification: the member is an RS-client of
+        // the route server (see crate::aspa for how the draft applies).
+        verdict.aspa = AspaTag::NotChecked;
+        if pol.aspa != AspaMode::Off {
+            let tag = AspaTag::from(self.vrps.aspas().verify_upstream(&attrs.as_path, peer.asn));
+            if tag == AspaTag::Invalid && pol.aspa == AspaMode::Filter {
+                reasons.insert(Reason::AspaInvalid);
+            }
+            verdict.aspa = tag;
         }
         verdict.gshut = pol.graceful_shutdown && attrs.communities.contains(&GRACEFUL_SHUTDOWN);
         verdict.reasons = reasons;

@@ -572,3 +572,31 @@ fn every_failed_step_is_kept() {
         ]
     );
 }
+
+#[test]
+fn aspa_off_tag_and_filter() {
+    use crate::aspa::{AspaMode, AspaSet, AspaTag};
+    let policy = Policy {
+        vrps: Arc::new(VrpSet::new().with_aspas(AspaSet::from_records([(CUSTOMER, vec![TANET])]))),
+        ..Policy::default()
+    };
+    let ok = attrs(&[TANET, CUSTOMER]);
+    // CUSTOMER's ASPA does not list 4780: a leak through 4780.
+    let leak = attrs(&[TANET, 4780, CUSTOMER]);
+    let off = peer();
+    let v = policy.evaluate(&off, &p("140.128.0.0/16"), &leak);
+    assert!(v.accepted());
+    assert_eq!(v.aspa, AspaTag::NotChecked);
+    let tag = peer_with(TANET, |p| p.aspa = AspaMode::Tag, None);
+    let v = policy.evaluate(&tag, &p("140.128.0.0/16"), &leak);
+    assert!(v.accepted());
+    assert_eq!(v.aspa, AspaTag::Invalid);
+    let filter = peer_with(TANET, |p| p.aspa = AspaMode::Filter, None);
+    let v = policy.evaluate(&filter, &p("140.128.0.0/16"), &leak);
+    assert_eq!((reasons(&v), v.aspa), (vec![AspaInvalid], AspaTag::Invalid));
+    let v = policy.evaluate(&filter, &p("140.128.0.0/16"), &ok);
+    assert_eq!((reasons(&v), v.aspa), (vec![], AspaTag::Valid));
+    // 4780 has no ASPA: a path from it via TANET is Unknown, accepted.
+    let v = policy.evaluate(&filter, &p("163.28.0.0/16"), &attrs(&[TANET, 4780]));
+    assert_eq!((reasons(&v), v.aspa), (vec![], AspaTag::Unknown));
+}

@@ -73,6 +73,8 @@ pub struct Verdict {
     pub reasons: Reasons,
     pub rpki: RpkiTag,
     pub irr: IrrTag,
+    /// ASPA path verification state.
+    pub aspa: crate::aspa::AspaTag,
     /// RFC 7999 BLACKHOLE request accepted.
     pub blackhole: bool,
     /// RFC 8326 GRACEFUL_SHUTDOWN: least preferred.

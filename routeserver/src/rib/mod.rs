@@ -10,10 +10,12 @@
 //! therefore computed, not stored: memory grows with prefixes and paths,
 //! not with prefixes times members.
 
+pub mod aspa;
 pub mod attrs;
 pub mod decision;
 pub mod export;
 pub mod mrt;
+pub mod mrt_periodic;
 pub mod peers;
 pub mod query;
 pub mod reload;
@@ -49,6 +51,8 @@ pub struct OutRoute {
     pub rpki: RpkiTag,
     pub irr: IrrTag,
     pub blackhole: bool,
+    /// ASPA state, for the informational community.
+    pub aspa: crate::aspa::AspaTag,
 }
 
 /// One change for one member, in the order the RIB decided it.
@@ -223,7 +227,7 @@ pub enum RibMsg {
 pub type RibTx = mpsc::Sender<RibMsg>;
 
 /// Identity of what a member was sent for a prefix (path and export tags).
-type SelKey = Option<(PeerId, usize, RpkiTag, IrrTag)>;
+type SelKey = Option<(PeerId, usize, RpkiTag, IrrTag, crate::aspa::AspaTag)>;
 
 /// The route server's RIB. Owned by one task (see [`Rib::run`]).
 pub struct Rib {
@@ -261,6 +265,7 @@ fn key(p: Option<&Path>) -> SelKey {
             Arc::as_ptr(&p.attrs) as usize,
             p.verdict.rpki,
             p.verdict.irr,
+            p.verdict.aspa,
         )
     })
 }
@@ -375,7 +380,8 @@ impl Rib {
             }
             RibMsg::Vrps(set) => {
                 let started = Instant::now();
-                let changed = VrpSet::diff(&self.policy.vrps, &set);
+                let mut changed = VrpSet::diff(&self.policy.vrps, &set);
+                changed.extend(self.aspa_affected(&self.policy.vrps, &set));
                 self.policy.vrps = set;
                 let n = changed.len();
                 let revalidated = self.reevaluate(Some(changed));
@@ -678,6 +684,7 @@ impl Rib {
                     rpki: p.verdict.rpki,
                     irr: p.verdict.irr,
                     blackhole: p.verdict.blackhole,
+                    aspa: p.verdict.aspa,
                 })),
                 None => batch.changes.push(OutChange::Withdraw(prefix)),
             }
@@ -721,6 +728,7 @@ impl Rib {
                     rpki: p.verdict.rpki,
                     irr: p.verdict.irr,
                     blackhole: p.verdict.blackhole,
+                    aspa: p.verdict.aspa,
                 }));
                 if batch.changes.len() >= 8192 {
                     if let Some(out) = &t.out {

@@ -151,6 +151,8 @@ pub struct RouteView {
     pub reasons: Vec<ReasonView>,
     pub rpki: &'static str,
     pub irr: &'static str,
+    /// ASPA path verification state.
+    pub aspa: &'static str,
     pub blackhole: bool,
     pub graceful_shutdown: bool,
     pub stale: bool,
@@ -262,6 +264,7 @@ impl Rib {
                 .collect(),
             rpki: p.verdict.rpki.as_str(),
             irr: p.verdict.irr.as_str(),
+            aspa: p.verdict.aspa.as_str(),
             blackhole: p.verdict.blackhole,
             graceful_shutdown: p.verdict.gshut,
             stale: p.stale,

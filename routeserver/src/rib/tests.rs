@@ -564,3 +564,68 @@ fn reload_peering_lans_refilter_everything() {
     rib.flush();
     assert_eq!(drain(&mut m[1]).0.len(), 1, "LAN gone: announced again");
 }
+
+#[test]
+fn aspa_change_reverifies_paths_and_updates_exports_in_place() {
+    use crate::aspa::{AspaMode, AspaSet, AspaTag};
+    use crate::policy::reasons::Reason;
+    let (mut rib, mut m) = setup(&[1659, 7539]);
+    let mut stat = reload_static(0, 1659, 32);
+    stat.policy = Arc::new(PeerPolicy {
+        aspa: AspaMode::Filter,
+        ..(*stat.policy).clone()
+    });
+    rib.handle(RibMsg::SetPeer(stat));
+    let aspas = |recs: Vec<(u32, Vec<u32>)>| {
+        Arc::new(crate::rpki::VrpSet::new().with_aspas(AspaSet::from_records(recs)))
+    };
+    // 4608's only provider is 38880; 38880's is 1659.
+    rib.handle(RibMsg::Vrps(aspas(vec![
+        (4608, vec![38880]),
+        (38880, vec![1659]),
+    ])));
+    rib.flush();
+    let valid: IpNet = "140.112.0.0/16".parse().unwrap();
+    let leak: IpNet = "140.113.0.0/16".parse().unwrap();
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659, 38880, 4608], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16"],
+    );
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659, 4608], [192, 0, 2, 10], vec![]),
+        &["140.113.0.0/16"],
+    );
+    let (ann, _) = drain(&mut m[1]);
+    assert_eq!(ann.iter().map(|a| a.0).collect::<Vec<_>>(), vec![valid]);
+    let v = rib.verdict_of(0, &leak).unwrap();
+    assert_eq!(v.aspa, AspaTag::Invalid);
+    assert!(v.reasons.contains(Reason::AspaInvalid));
+    assert_eq!(rib.verdict_of(0, &valid).unwrap().aspa, AspaTag::Valid);
+    // 4608 adds 1659 as a provider: the leak is now attested and exported,
+    // the session stays up (no withdrawal of the valid route).
+    rib.handle(RibMsg::Vrps(aspas(vec![
+        (4608, vec![1659, 38880]),
+        (38880, vec![1659]),
+    ])));
+    rib.flush();
+    let (ann, wd) = drain(&mut m[1]);
+    assert_eq!(ann.iter().map(|a| a.0).collect::<Vec<_>>(), vec![leak]);
+    assert!(wd.is_empty());
+    assert!(rib.verdict_of(0, &leak).unwrap().accepted());
+    // 38880's ASPA disappears: the valid path becomes Unknown, still accepted;
+    // the export is refreshed for the new tag, nothing is withdrawn.
+    rib.handle(RibMsg::Vrps(aspas(vec![(4608, vec![1659, 38880])])));
+    rib.flush();
+    assert_eq!(rib.verdict_of(0, &valid).unwrap().aspa, AspaTag::Unknown);
+    let (ann, wd) = drain(&mut m[1]);
+    assert_eq!(ann.iter().map(|a| a.0).collect::<Vec<_>>(), vec![valid]);
+    assert!(wd.is_empty());
+    // 4608 drops 1659 again: filtered and withdrawn.
+    rib.handle(RibMsg::Vrps(aspas(vec![(4608, vec![38880])])));
+    rib.flush();
+    assert_eq!(drain(&mut m[1]).1, vec![leak]);
+}

@@ -3,7 +3,8 @@
 //!
 //! JSON: `{"roas": [{"asn": 13335 | "AS13335", "prefix": "1.0.0.0/24",
 //! "maxLength": 24, ...}], ...}`; every other key is ignored (metadata,
-//! ASPAs, router keys). A missing maxLength means the prefix length.
+//! router keys); ASPAs (`aspas`, `provider_authorizations`) are read into
+//! the set's ASPA table (see `crate::aspa::file`). A missing maxLength means the prefix length.
 //! CSV: `ASN,IP Prefix,Max Length[,...]` with an optional header line.
 
 use std::borrow::Cow;
@@ -105,6 +106,12 @@ pub fn load_vrp_file(path: &Path) -> Result<FileVrps, FileError> {
 struct JsonFile<'a> {
     #[serde(borrow, default)]
     roas: Option<Vec<RawRoa<'a>>>,
+    /// rpki-client's ASPAs.
+    #[serde(default)]
+    aspas: Option<serde_json::Value>,
+    /// StayRTR's ASPAs.
+    #[serde(default)]
+    provider_authorizations: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -196,8 +203,14 @@ fn parse_json(path: &Path, data: &[u8]) -> Result<FileVrps, FileError> {
             .map_err(|reason| entry_err(path, format!("roas[{i}] ({})", r.prefix), reason))?;
         vrps.push(vrp);
     }
+    let aspas = crate::aspa::file::aspas_from_json(
+        file.aspas.as_ref(),
+        file.provider_authorizations.as_ref(),
+    )
+    .map_err(|reason| entry_err(path, "ASPAs".into(), reason))?;
+    let set: VrpSet = vrps.into_iter().collect();
     Ok(FileVrps {
-        set: vrps.into_iter().collect(),
+        set: set.with_aspas(aspas.unwrap_or_default()),
         entries,
     })
 }

@@ -225,7 +225,7 @@ async fn poll_files(
             let started = Instant::now();
             match tokio::task::spawn_blocking(move || load_vrp_file(&p)).await {
                 Ok(Ok(f)) => {
-                    info!(file = %path.display(), vrps = f.set.len(), entries = f.entries,
+                    info!(file = %path.display(), vrps = f.set.len(), entries = f.entries, aspas = f.set.aspas().len(),
                         ms = started.elapsed().as_millis() as u64, "VRP file loaded");
                     metrics.updated(&source, f.set.len());
                     let _ = tx.send(FileEvent::Loaded(idx, Arc::new(f.set)));
@@ -361,6 +361,7 @@ impl Merger {
             }
             info!(
                 vrps = effective.len(),
+                aspas = effective.aspas().len(),
                 v4 = effective.len_v4(),
                 v6 = effective.len_v6(),
                 cache = active.map(|i| self.names[i].as_str()).unwrap_or("none"),

@@ -2,7 +2,7 @@
 //! which keeps the cache's VRPs as an immutable [`VrpSet`] and applies
 //! each reset or serial update as a whole (RFC 8210 section 5).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ::rpki::rtr::client::{PayloadError, PayloadTarget, PayloadUpdate};
@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use tokio::time::Instant;
 
 use super::vrp::{Vrp, VrpSet};
+use crate::aspa::AspaSet;
 
 /// Called with every new set a cache delivers.
 pub(crate) type OnUpdate = Box<dyn FnMut(&Arc<VrpSet>, Timing) + Send>;
@@ -45,6 +46,10 @@ impl CacheTarget {
 pub(crate) struct CacheUpdate {
     reset: bool,
     items: Vec<(Action, Vrp)>,
+    /// ASPA PDUs (RTR version 2): customer and its providers, in order.
+    aspas: Vec<(Action, u32, Vec<u32>)>,
+    /// An ASPA PDU made no sense: ignore this cache's ASPAs.
+    aspa_bad: bool,
 }
 
 /// Converts an RTR route origin to a VRP; `None` if it is malformed.
@@ -59,8 +64,21 @@ fn to_vrp(payload: &Payload) -> Option<Result<Vrp, PayloadError>> {
 
 impl PayloadUpdate for CacheUpdate {
     fn push_update(&mut self, action: Action, payload: Payload) -> Result<(), PayloadError> {
+        if let Payload::Aspa(a) = &payload {
+            // A withdrawal in a reset response is a protocol error; seen in
+            // practice when cache and client implement different revisions
+            // of the ASPA PDU. The VRPs are still good: only this cache's
+            // ASPAs are dropped (see `apply`), the session continues.
+            if self.reset && action == Action::Withdraw {
+                self.aspa_bad = true;
+                return Ok(());
+            }
+            let providers = a.providers.iter().map(|p| p.into_u32()).collect();
+            self.aspas.push((action, a.customer.into_u32(), providers));
+            return Ok(());
+        }
         match to_vrp(&payload) {
-            // Router keys and ASPAs are not used for origin validation.
+            // Router keys are not used.
             None => Ok(()),
             Some(Err(e)) => Err(e),
             Some(Ok(vrp)) => {
@@ -98,6 +116,34 @@ pub(crate) fn apply_delta(base: &VrpSet, items: &[(Action, Vrp)]) -> Result<VrpS
     Ok(kept.chain(added).collect())
 }
 
+/// Applies ASPA PDUs (draft-ietf-sidrops-8210bis, ASPA PDU): an announce
+/// sets the customer's whole provider set, a withdraw removes the customer;
+/// withdrawing an absent customer is an error (code 6).
+pub(crate) fn apply_aspas(
+    base: &VrpSet,
+    reset: bool,
+    items: &[(Action, u32, Vec<u32>)],
+) -> Result<AspaSet, PayloadError> {
+    let mut map: BTreeMap<u32, Vec<u32>> = if reset {
+        BTreeMap::new()
+    } else {
+        base.aspas().iter().map(|(c, p)| (c, p.to_vec())).collect()
+    };
+    for (action, customer, providers) in items {
+        match action {
+            Action::Announce => {
+                map.insert(*customer, providers.clone());
+            }
+            Action::Withdraw => {
+                if map.remove(customer).is_none() {
+                    return Err(PayloadError::UnknownWithdraw);
+                }
+            }
+        }
+    }
+    Ok(AspaSet::from_records(map))
+}
+
 impl PayloadTarget for CacheTarget {
     type Update = CacheUpdate;
 
@@ -105,19 +151,32 @@ impl PayloadTarget for CacheTarget {
         CacheUpdate {
             reset,
             items: Vec::new(),
+            aspas: Vec::new(),
+            aspa_bad: false,
         }
     }
 
     fn apply(&mut self, update: CacheUpdate, timing: Timing) -> Result<(), PayloadError> {
         // An empty serial delta (StayRTR sends one on every refresh) keeps
         // the same Arc, so the manager can tell nothing changed.
-        if update.reset || !update.items.is_empty() {
-            let new = if update.reset {
+        if update.reset || !update.items.is_empty() || !update.aspas.is_empty() {
+            let aspas = match (
+                update.aspa_bad,
+                apply_aspas(&self.set, update.reset, &update.aspas),
+            ) {
+                (false, Ok(a)) => a,
+                _ => {
+                    tracing::warn!("RTR cache sent ASPA PDUs that do not make sense (a different draft revision?); ignoring its ASPAs, keeping its VRPs");
+                    AspaSet::new()
+                }
+            };
+            let new: VrpSet = if update.reset {
                 // Duplicates in a reset response are harmless: the set dedups.
                 update.items.into_iter().map(|(_, v)| v).collect()
             } else {
                 apply_delta(&self.set, &update.items)?
             };
+            let new = new.with_aspas(aspas);
             if *self.set != new {
                 self.set = Arc::new(new);
             }
@@ -136,6 +195,83 @@ mod tests {
 
     fn v(p: &str, m: u8, a: u32) -> Vrp {
         Vrp::new(p.parse().unwrap(), m, a).unwrap()
+    }
+
+    #[test]
+    fn aspa_pdus_replace_and_withdraw_customers() {
+        let base = VrpSet::new().with_aspas(AspaSet::from_records([
+            (64500, vec![64501]),
+            (64510, vec![64511]),
+        ]));
+        let got = apply_aspas(
+            &base,
+            false,
+            &[
+                (Action::Announce, 64500, vec![64502, 64503]),
+                (Action::Withdraw, 64510, vec![]),
+                (Action::Announce, 64520, vec![64521]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            AspaSet::from_records([(64500, vec![64502, 64503]), (64520, vec![64521])])
+        );
+        assert!(matches!(
+            apply_aspas(&base, false, &[(Action::Withdraw, 64599, vec![])]),
+            Err(PayloadError::UnknownWithdraw)
+        ));
+        // A reset starts from nothing.
+        let got = apply_aspas(&base, true, &[(Action::Announce, 1, vec![2])]).unwrap();
+        assert_eq!(got, AspaSet::from_records([(1, vec![2])]));
+    }
+
+    #[test]
+    fn aspa_payload_goes_into_the_cache_set() {
+        use ::rpki::rtr::payload::Aspa;
+        use ::rpki::rtr::pdu::ProviderAsns;
+        let seen = Arc::new(std::sync::Mutex::new(0usize));
+        let s2 = seen.clone();
+        let mut t = CacheTarget::new(
+            Arc::new(VrpSet::new()),
+            Box::new(move |set, _| {
+                if let Ok(mut n) = s2.lock() {
+                    *n = set.aspas().len();
+                }
+            }),
+        );
+        let mut u = t.start(true);
+        let providers = ProviderAsns::try_from_iter([64501u32.into(), 64502u32.into()]).unwrap();
+        u.push_update(
+            Action::Announce,
+            Payload::Aspa(Aspa::new(64500u32.into(), providers)),
+        )
+        .unwrap();
+        t.apply(u, Timing::default()).unwrap();
+        assert_eq!(t.set.aspas().providers(64500), Some(&[64501, 64502][..]));
+        assert_eq!(*seen.lock().unwrap(), 1);
+        // A nonsensical ASPA PDU (withdraw in a reset) drops the cache's
+        // ASPAs but keeps its VRPs and the session.
+        let mut u = t.start(true);
+        u.push_update(
+            Action::Announce,
+            Payload::origin(
+                ::rpki::resources::addr::MaxLenPrefix::new(
+                    "192.0.2.0/24".parse().unwrap(),
+                    Some(24),
+                )
+                .unwrap(),
+                64496u32.into(),
+            ),
+        )
+        .unwrap();
+        u.push_update(
+            Action::Withdraw,
+            Payload::Aspa(Aspa::new(64500u32.into(), ProviderAsns::empty())),
+        )
+        .unwrap();
+        t.apply(u, Timing::default()).unwrap();
+        assert_eq!((t.set.len(), t.set.aspas().len()), (1, 0));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use thiserror::Error;
 
+use crate::aspa::AspaSet;
 use crate::wire::Asn;
 
 /// One validated ROA payload: `asn` may originate `prefix` and its
@@ -354,6 +355,8 @@ impl<A: Addr> Table<A> {
 pub struct VrpSet {
     v4: Table<u32>,
     v6: Table<V6>,
+    /// ASPAs that came with the VRPs (JSON files, RTR v2).
+    aspas: AspaSet,
 }
 
 impl Default for VrpSet {
@@ -361,6 +364,7 @@ impl Default for VrpSet {
         VrpSet {
             v4: Table::empty(),
             v6: Table::empty(),
+            aspas: AspaSet::new(),
         }
     }
 }
@@ -388,6 +392,7 @@ impl FromIterator<Vrp> for VrpSet {
         VrpSet {
             v4: Table::build(v4),
             v6: Table::build(v6),
+            aspas: AspaSet::new(),
         }
     }
 }
@@ -470,13 +475,16 @@ impl VrpSet {
     pub fn union<'a>(sets: impl IntoIterator<Item = &'a VrpSet>) -> VrpSet {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
+        let mut aspas = Vec::new();
         for s in sets {
             v4.extend_from_slice(&s.v4.entries);
             v6.extend_from_slice(&s.v6.entries);
+            aspas.push(&s.aspas);
         }
         VrpSet {
             v4: Table::build(v4),
             v6: Table::build(v6),
+            aspas: AspaSet::union(aspas),
         }
     }
 
@@ -520,6 +528,17 @@ impl VrpSet {
     /// Number of IPv6 VRPs.
     pub fn len_v6(&self) -> usize {
         self.v6.entries.len()
+    }
+
+    /// The ASPAs that came with this set.
+    pub fn aspas(&self) -> &AspaSet {
+        &self.aspas
+    }
+
+    /// This set with its ASPAs replaced.
+    pub fn with_aspas(mut self, aspas: AspaSet) -> Self {
+        self.aspas = aspas;
+        self
     }
 
     /// Heap bytes used by the set (entries and indexes).

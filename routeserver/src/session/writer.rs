@@ -30,7 +30,7 @@ pub struct WriterCounters {
     pub notifications: IntCounter,
 }
 
-type CacheKey = (usize, RpkiTag, IrrTag, bool);
+type CacheKey = (usize, RpkiTag, IrrTag, bool, crate::aspa::AspaTag);
 
 /// Export attributes per member, cached by source attribute set.
 struct ExportCache {
@@ -44,21 +44,24 @@ impl ExportCache {
         if !needs_rewrite(&r.attrs, &self.cfg, r.blackhole) {
             return r.attrs.clone();
         }
-        let key = (Arc::as_ptr(&r.attrs) as usize, r.rpki, r.irr, r.blackhole);
+        let key = (
+            Arc::as_ptr(&r.attrs) as usize,
+            r.rpki,
+            r.irr,
+            r.blackhole,
+            r.aspa,
+        );
         if let Some((_, out)) = self.map.get(&key) {
             return out.clone();
         }
         if self.map.len() > 200_000 {
             self.map.clear();
         }
-        let out = Arc::new(export_attrs(
-            &r.attrs,
-            &self.cfg,
-            self.dst,
-            r.rpki,
-            r.irr,
-            r.blackhole,
-        ));
+        let mut out = export_attrs(&r.attrs, &self.cfg, self.dst, r.rpki, r.irr, r.blackhole);
+        if self.cfg.tag_info {
+            crate::aspa::tag_export(&mut out, self.cfg.rs_asn, r.aspa);
+        }
+        let out = Arc::new(out);
         // Keep the source alive so its address cannot be reused by another set.
         self.map.insert(key, (r.attrs.clone(), out.clone()));
         out

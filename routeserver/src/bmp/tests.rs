@@ -1,0 +1,159 @@
+//! Every message the encoder writes, read back with bgpkit-parser's BMP parser.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use bgpkit_parser::models::BgpMessage;
+use bgpkit_parser::parse_bmp_msg;
+use bgpkit_parser::parser::bmp::messages::BmpMessageBody;
+
+use super::*;
+use crate::wire::{AsPath, NextHop, Origin};
+
+fn hdr(post: bool) -> PeerHeader {
+    PeerHeader {
+        peer_type: PeerType::Global,
+        post_policy: post,
+        address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)),
+        asn: 1659,
+        bgp_id: Ipv4Addr::new(192, 0, 2, 11),
+        time: (1_795_450_000, 5),
+    }
+}
+
+fn parse(b: &Bytes) -> bgpkit_parser::parser::bmp::messages::BmpMessage {
+    let mut d = b.clone();
+    let m = parse_bmp_msg(&mut d).expect("bgpkit-parser reads it");
+    assert!(d.is_empty(), "{} bytes left over", d.len());
+    m
+}
+
+fn attrs() -> PathAttrs {
+    PathAttrs {
+        origin: Origin::Igp,
+        as_path: AsPath::from_sequence(vec![1659, 17716]),
+        next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 11)),
+        med: Some(50),
+        local_pref: None,
+        atomic_aggregate: false,
+        aggregator: None,
+        communities: vec![(1659 << 16) | 100],
+        ext_communities: vec![],
+        large_communities: vec![],
+        otc: None,
+        unknown: vec![],
+    }
+}
+
+#[test]
+fn initiation_and_termination() {
+    let m = parse(&initiation("rs1", "FOX route server"));
+    assert!(matches!(
+        m.message_body,
+        BmpMessageBody::InitiationMessage(_)
+    ));
+    assert!(m.per_peer_header.is_none());
+    let m = parse(&termination(0, "shutdown"));
+    assert!(matches!(
+        m.message_body,
+        BmpMessageBody::TerminationMessage(_)
+    ));
+}
+
+#[test]
+fn peer_up_carries_both_opens() {
+    let sent = Open::new(64500, 90, Ipv4Addr::new(192, 0, 2, 1), vec![]);
+    let recv = Open::new(1659, 90, Ipv4Addr::new(192, 0, 2, 11), vec![]);
+    let b = peer_up(
+        &hdr(false),
+        (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 179),
+        40000,
+        &sent,
+        &recv,
+    );
+    let m = parse(&b);
+    let p = m.per_peer_header.expect("per-peer header");
+    assert_eq!(p.peer_ip, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)));
+    assert_eq!(p.peer_asn, bgpkit_parser::models::Asn::from(1659u32));
+    let BmpMessageBody::PeerUpNotification(up) = m.message_body else {
+        panic!("not a peer up");
+    };
+    assert_eq!((up.local_port, up.remote_port), (179, 40000));
+    let (BgpMessage::Open(s), BgpMessage::Open(r)) = (up.sent_open, up.received_open) else {
+        panic!("not OPENs");
+    };
+    assert_eq!(
+        (s.asn, r.asn),
+        (
+            bgpkit_parser::models::Asn::from(64500u32),
+            bgpkit_parser::models::Asn::from(1659u32)
+        )
+    );
+}
+
+#[test]
+fn route_monitoring_pre_and_post_policy() {
+    let p: IpNet = "140.112.0.0/16".parse().unwrap();
+    for post in [false, true] {
+        let msgs = route_monitoring(&hdr(post), &attrs(), &[p]);
+        assert_eq!(msgs.len(), 1);
+        let m = parse(&msgs[0]);
+        let h = m.per_peer_header.expect("per-peer header");
+        let bgpkit_parser::parser::bmp::messages::PerPeerFlags::PeerFlags(f) = h.peer_flags else {
+            panic!("not a global peer");
+        };
+        assert_eq!(f.is_post_policy(), post);
+        let BmpMessageBody::RouteMonitoring(rm) = m.message_body else {
+            panic!("not route monitoring");
+        };
+        let BgpMessage::Update(u) = rm.bgp_message else {
+            panic!("not an update");
+        };
+        assert_eq!(u.announced_prefixes.len(), 1);
+        assert_eq!(u.announced_prefixes[0].prefix, p);
+    }
+    let msgs = route_withdrawal(&hdr(false), &[p]);
+    let BmpMessageBody::RouteMonitoring(rm) = parse(&msgs[0]).message_body else {
+        panic!("not route monitoring");
+    };
+    let BgpMessage::Update(u) = rm.bgp_message else {
+        panic!("not an update");
+    };
+    assert_eq!(u.withdrawn_prefixes[0].prefix, p);
+}
+
+#[test]
+fn ipv6_peer_flag_and_loc_rib() {
+    let mut h = hdr(false);
+    h.address = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xb));
+    let m = parse(&peer_down(&h, &DownReason::RemoteNoData));
+    let p = m.per_peer_header.expect("per-peer header");
+    assert_eq!(p.peer_ip, h.address);
+    assert!(matches!(
+        m.message_body,
+        BmpMessageBody::PeerDownNotification(_)
+    ));
+    let loc = PeerHeader {
+        peer_type: PeerType::LocRib,
+        address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        ..hdr(false)
+    };
+    let msgs = route_monitoring(&loc, &attrs(), &["140.112.0.0/16".parse().unwrap()]);
+    let m = parse(&msgs[0]);
+    assert!(matches!(m.message_body, BmpMessageBody::RouteMonitoring(_)));
+}
+
+#[test]
+fn statistics_and_peer_down_with_notification() {
+    let m = parse(&statistics(&hdr(false), 3, 10, 7));
+    let BmpMessageBody::StatsReport(s) = m.message_body else {
+        panic!("not stats");
+    };
+    assert_eq!(s.stats_count, 3);
+    assert_eq!(s.counters.len(), 3);
+    let n = Notification::new(6, 2, Bytes::new());
+    let m = parse(&peer_down(&hdr(false), &DownReason::LocalNotification(n)));
+    assert!(matches!(
+        m.message_body,
+        BmpMessageBody::PeerDownNotification(_)
+    ));
+}
