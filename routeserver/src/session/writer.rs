@@ -1,6 +1,11 @@
 //! The sending side of an Established session: turns the RIB's changes into
 //! UPDATEs for one member (export attributes applied, prefixes sharing
 //! attributes packed together) and sends KEEPALIVEs.
+//!
+//! A member that stops reading does not make the route server grow: the RIB
+//! keeps only a dirty-prefix set for it (see `rib::out`). What bounds such a
+//! session is time instead, as in the BGP Send Hold Timer (RFC 9687): when
+//! a write makes no progress for [`send_hold_time`], the session is closed.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
@@ -65,12 +70,30 @@ impl ExportCache {
     }
 }
 
+/// How long a write may wait for the member to read before the session is
+/// closed: 8 minutes, or twice the hold time if that is longer.
+pub fn send_hold_time(hold_time: u16) -> Duration {
+    Duration::from_secs(480).max(Duration::from_secs(2 * hold_time as u64))
+}
+
+fn send_hold_expired(send_hold: Duration) -> SessionError {
+    tracing::warn!(
+        seconds = send_hold.as_secs(),
+        "closing: member stopped reading (send hold timer expired)"
+    );
+    SessionError::Local(format!(
+        "send hold timer expired: member read nothing for {} s",
+        send_hold.as_secs()
+    ))
+}
+
 /// Run the writer until the session ends; returns why it ended.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_writer(
     mut w: MsgWriter,
     caps: SessionCaps,
     keepalive: Option<Duration>,
+    send_hold: Duration,
     export: Arc<ExportConfig>,
     dst_asn: u32,
     mut out_rx: OutReceiver,
@@ -108,15 +131,20 @@ pub async fn run_writer(
                         None => break,
                     }
                 }
-                if let Err(e) = write_batches(&mut w, &caps, &mut cache, batches, &counters).await {
-                    return SessionError::Io(e);
+                let write = write_batches(&mut w, &caps, &mut cache, batches, &counters);
+                match tokio::time::timeout(send_hold, write).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return SessionError::Io(e),
+                    Err(_) => return send_hold_expired(send_hold),
                 }
                 ka.reset();
             }
             _ = ka.tick(), if keepalive.is_some() => {
                 counters.keepalives.inc();
-                if let Err(e) = w.send(&Message::Keepalive, &caps).await {
-                    return SessionError::Io(e);
+                match tokio::time::timeout(send_hold, w.send(&Message::Keepalive, &caps)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return SessionError::Io(e),
+                    Err(_) => return send_hold_expired(send_hold),
                 }
             }
         }
