@@ -37,7 +37,12 @@ pub struct WriterCounters {
 
 type CacheKey = (usize, RpkiTag, IrrTag, bool);
 
-/// Export attributes per member, cached by source attribute set.
+/// Export attributes, cached by source attribute set for the routes written
+/// at once. Only for one write: a cache kept for the session would hold a
+/// rewritten copy of every attribute set per member (with the RPKI/IRR
+/// tags on, every set is rewritten), which was the largest per-member cost
+/// left (about 60 MB with five full-table receivers). Prefixes sharing a
+/// set arrive together, so one write computes each set about once anyway.
 struct ExportCache {
     cfg: Arc<ExportConfig>,
     dst: u32,
@@ -52,9 +57,6 @@ impl ExportCache {
         let key = (Arc::as_ptr(&r.attrs) as usize, r.rpki, r.irr, r.blackhole);
         if let Some((_, out)) = self.map.get(&key) {
             return out.clone();
-        }
-        if self.map.len() > 200_000 {
-            self.map.clear();
         }
         let out = Arc::new(export_attrs(
             &r.attrs,
@@ -100,11 +102,6 @@ pub async fn run_writer(
     mut cmd_rx: mpsc::UnboundedReceiver<WriterCmd>,
     counters: WriterCounters,
 ) -> SessionError {
-    let mut cache = ExportCache {
-        cfg: export,
-        dst: dst_asn,
-        map: HashMap::default(),
-    };
     let period = keepalive.unwrap_or(Duration::from_secs(3600 * 24));
     let mut ka = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
@@ -131,6 +128,11 @@ pub async fn run_writer(
                         None => break,
                     }
                 }
+                let mut cache = ExportCache {
+                    cfg: export.clone(),
+                    dst: dst_asn,
+                    map: HashMap::default(),
+                };
                 let write = write_batches(&mut w, &caps, &mut cache, batches, &counters);
                 match tokio::time::timeout(send_hold, write).await {
                     Ok(Ok(())) => {}
