@@ -227,3 +227,15 @@ async fn write_batches(
     counters.updates.inc_by(n as u64);
     w.flush().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_hold_is_eight_minutes_or_twice_the_hold_time() {
+        assert_eq!(send_hold_time(90), Duration::from_secs(480));
+        assert_eq!(send_hold_time(0), Duration::from_secs(480));
+        assert_eq!(send_hold_time(600), Duration::from_secs(1200));
+    }
+}
