@@ -21,6 +21,8 @@ pub mod reload;
 pub mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_out;
 
 use std::net::IpAddr;
 use std::sync::Arc;
