@@ -100,14 +100,23 @@ fn main() {
             ctl: ctl_tx,
         },
     });
-    let mut drain = || {
+    // Take what the receiver is sent, handing it more as it takes (the
+    // RIB resolves dirty prefixes only while the writer has room).
+    let drain = |rib: &mut Rib, out_rx: &mut fox_routeserver::rib::OutReceiver| {
         let mut n = 0;
-        while let Some(b) = out_rx.try_recv() {
-            n += b.changes.len();
+        loop {
+            let mut got = false;
+            while let Some(b) = out_rx.try_recv() {
+                got = true;
+                n += b.changes.len();
+            }
+            if !got {
+                break n;
+            }
+            rib.flush();
         }
-        n
     };
-    drain();
+    drain(&mut rib, &mut out_rx);
 
     // Group the table as the sender would pack it.
     let mut groups: std::collections::HashMap<_, Vec<ipnet::IpNet>> =
@@ -149,7 +158,7 @@ fn main() {
             });
         }
         rib.flush();
-        exported += drain();
+        exported += drain(&mut rib, &mut out_rx);
     }
     let load = t.elapsed().as_secs_f64();
     let st = &rib.peers()[0];
@@ -170,7 +179,7 @@ fn main() {
     let t = Instant::now();
     rib.handle(RibMsg::Vrps(Arc::new(a)));
     rib.flush();
-    let changed = drain();
+    let changed = drain(&mut rib, &mut out_rx);
     println!(
         "first VRP set (whole table revalidated): {:.2} s, {changed} exports changed",
         t.elapsed().as_secs_f64()
@@ -178,7 +187,7 @@ fn main() {
     let t = Instant::now();
     rib.handle(RibMsg::Vrps(Arc::new(b)));
     rib.flush();
-    let changed = drain();
+    let changed = drain(&mut rib, &mut out_rx);
     println!(
         "VRP change 09:31Z -> 10:01Z (diff only): {:.3} s, {changed} exports changed",
         t.elapsed().as_secs_f64()

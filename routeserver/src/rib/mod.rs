@@ -16,151 +16,40 @@ pub mod decision;
 pub mod export;
 pub mod mrt;
 pub mod mrt_periodic;
+pub mod out;
 pub mod peers;
 pub mod query;
 pub mod reload;
 pub mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_out;
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::metrics::Metrics;
 use crate::policy::verdict::{IrrTag, RpkiTag, Verdict};
 use crate::policy::Policy;
 use crate::rpki::VrpSet;
-use crate::wire::{Afi, NextHop, PathAttrs, Update};
+use crate::wire::{Afi, NextHop, Update};
 
 use attrs::AttrInterner;
 use decision::{best, PeerKeys};
 use export::{control_allows, ExportConfig};
+use out::{Dirty, OUT_BATCH, OUT_WINDOW};
+pub use out::{OutBatch, OutChange, OutQueue, OutReceiver, OutRoute};
 use peers::{PeerState, PeerStatic};
-pub use table::{Path, PeerId, Table};
-
-/// A route handed to a session's writer for export.
-#[derive(Clone, Debug)]
-pub struct OutRoute {
-    pub prefix: IpNet,
-    pub attrs: Arc<PathAttrs>,
-    pub rpki: RpkiTag,
-    pub irr: IrrTag,
-    pub blackhole: bool,
-    /// ASPA state, for the informational community.
-    pub aspa: crate::aspa::AspaTag,
-}
-
-/// One change for one member, in the order the RIB decided it.
-#[derive(Clone, Debug)]
-pub enum OutChange {
-    Announce(OutRoute),
-    Withdraw(IpNet),
-}
-
-impl OutChange {
-    /// The prefix the change is about.
-    pub fn prefix(&self) -> IpNet {
-        match self {
-            OutChange::Announce(r) => r.prefix,
-            OutChange::Withdraw(p) => *p,
-        }
-    }
-}
-
-/// Changes for one member, sent from the RIB to that member's writer. The
-/// order matters: a prefix announced and then withdrawn within one batch
-/// must end withdrawn.
-#[derive(Debug, Default)]
-pub struct OutBatch {
-    pub changes: Vec<OutChange>,
-    pub end_of_rib: Vec<Afi>,
-}
-
-impl OutBatch {
-    fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.end_of_rib.is_empty()
-    }
-}
-
-/// Routes queued for one member beyond which the member is considered
-/// stuck (it stopped reading): four full IPv4 tables.
-pub const MAX_QUEUED_ROUTES: usize = 4_000_000;
-
-/// The channel to one member's writer, counting the routes it has not taken
-/// yet, so a member that stops reading cannot make the route server grow
-/// without bound.
-#[derive(Clone, Debug)]
-pub struct OutQueue {
-    tx: mpsc::UnboundedSender<OutBatch>,
-    queued: Arc<AtomicUsize>,
-}
-
-/// The writer's end of an [`OutQueue`].
-#[derive(Debug)]
-pub struct OutReceiver {
-    rx: mpsc::UnboundedReceiver<OutBatch>,
-    queued: Arc<AtomicUsize>,
-}
-
-impl OutQueue {
-    /// A new queue and its receiving end.
-    pub fn new() -> (OutQueue, OutReceiver) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let queued = Arc::new(AtomicUsize::new(0));
-        (
-            OutQueue {
-                tx,
-                queued: queued.clone(),
-            },
-            OutReceiver { rx, queued },
-        )
-    }
-
-    /// Queue a batch; returns the routes now waiting.
-    fn send(&self, b: OutBatch) -> usize {
-        let n = b.changes.len();
-        let total = self.queued.fetch_add(n, Ordering::Relaxed) + n;
-        let _ = self.tx.send(b);
-        total
-    }
-}
-
-impl OutReceiver {
-    fn taken(&self, b: &OutBatch) {
-        self.queued.fetch_sub(b.changes.len(), Ordering::Relaxed);
-    }
-
-    /// The next batch, waiting for one.
-    pub async fn recv(&mut self) -> Option<OutBatch> {
-        let b = self.rx.recv().await?;
-        self.taken(&b);
-        Some(b)
-    }
-
-    /// The next batch if one is queued.
-    pub fn try_recv(&mut self) -> Option<OutBatch> {
-        let b = self.rx.try_recv().ok()?;
-        self.taken(&b);
-        Some(b)
-    }
-
-    /// Routes queued and not taken yet.
-    pub fn queued(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
-    }
-}
+pub use table::{Path, PeerId, SlotId, Table};
 
 /// Requests from the RIB to a session task.
 #[derive(Debug)]
 pub enum PeerCtl {
-    /// The member does not read what it is sent: close with Cease / Out of
-    /// Resources (RFC 4486) rather than queue without bound.
-    Stuck { queued: usize },
     /// Close with Cease / Maximum Number of Prefixes Reached (RFC 4486).
     MaxPrefix { afi: Afi, limit: u32 },
 }
@@ -236,7 +125,10 @@ pub struct Rib {
     peers: Vec<PeerState>,
     /// Established members, by id.
     targets: Vec<PeerId>,
-    pending: Vec<OutBatch>,
+    /// Per member (by id): the prefixes it must be sent again.
+    dirty: Vec<Dirty>,
+    /// Woken by a writer that took a batch and has room for more.
+    ready: Arc<Notify>,
     scratch: Vec<SelKey>,
     export: ExportConfig,
     policy: Policy,
@@ -324,7 +216,8 @@ impl Rib {
             interner: AttrInterner::default(),
             peers: peers.into_iter().map(PeerState::new).collect(),
             targets: Vec::new(),
-            pending: (0..n).map(|_| OutBatch::default()).collect(),
+            dirty: (0..n).map(|_| Dirty::default()).collect(),
+            ready: Arc::new(Notify::new()),
             scratch: Vec::new(),
             export,
             policy,
@@ -337,8 +230,17 @@ impl Rib {
     /// Run the RIB until every sender is gone.
     pub async fn run(mut self, tx: RibTx, mut rx: mpsc::Receiver<RibMsg>) {
         self.self_tx = Some(tx);
-        while let Some(msg) = rx.recv().await {
-            self.handle(msg);
+        let ready = self.ready.clone();
+        loop {
+            tokio::select! {
+                biased;
+                msg = rx.recv() => match msg {
+                    Some(m) => self.handle(m),
+                    None => break,
+                },
+                // A writer took a batch: hand it more of its dirty prefixes.
+                _ = ready.notified() => {}
+            }
             // Drain what is already queued before flushing, so exports of
             // consecutive UPDATEs are packed together.
             let mut n = 0;
@@ -420,13 +322,14 @@ impl Rib {
         st.router_id = up.router_id;
         st.ipv4 = up.ipv4;
         st.ipv6 = up.ipv6;
-        st.out = Some(up.out);
+        st.out = Some(up.out.clone());
         st.ctl = Some(up.ctl);
         st.established = true;
         st.advertised = [0, 0];
         st.max_prefix_hit = false;
-        st.stuck = false;
         st.generation += 1;
+        up.out.set_waker(self.ready.clone());
+        self.clear_dirty(peer);
         if !self.targets.contains(&peer) {
             self.targets.push(peer);
         }
@@ -442,7 +345,7 @@ impl Rib {
         st.generation += 1;
         let generation = st.generation;
         self.targets.retain(|&t| t != peer);
-        self.pending[peer as usize] = OutBatch::default();
+        self.clear_dirty(peer);
         let prefixes = self.prefixes_of(peer);
         match restart_time {
             Some(t) if !t.is_zero() => {
@@ -603,7 +506,7 @@ impl Rib {
     }
 
     /// Replace (or remove, with `None`) the path of `peer` for `prefix` and
-    /// queue what each member must be sent because of it.
+    /// mark the prefix dirty for every member whose export it changes.
     fn change(&mut self, peer: PeerId, prefix: IpNet, new: Option<Path>) {
         let afi = afi_of(&prefix);
         let Rib {
@@ -612,7 +515,7 @@ impl Rib {
             targets,
             scratch,
             export,
-            pending,
+            dirty,
             ..
         } = self;
         let exists = table
@@ -640,54 +543,43 @@ impl Rib {
         }
         // Mutate, keeping the per-member counters.
         let i = afi as usize;
-        let paths = table.entry(&prefix);
-        let pos = paths.iter().position(|p| p.peer == peer);
+        let slot = table.entry(&prefix);
         let st = &mut peers[peer as usize];
-        if let Some(pos) = pos {
-            let old = &paths[pos];
-            st.received[i] -= 1;
-            if old.verdict.accepted() {
-                st.accepted[i] -= 1;
+        table.modify(slot, |paths| {
+            let pos = paths.iter().position(|p| p.peer == peer);
+            if let Some(pos) = pos {
+                let old = &paths[pos];
+                st.received[i] -= 1;
+                if old.verdict.accepted() {
+                    st.accepted[i] -= 1;
+                }
+                st.count_verdict(&old.verdict, false);
             }
-            st.count_verdict(&old.verdict, false);
-        }
-        match (pos, new) {
-            (Some(pos), Some(p)) => paths[pos] = p,
-            (None, Some(p)) => paths.push(p),
-            (Some(pos), None) => {
-                paths.remove(pos);
+            match (pos, new) {
+                (Some(pos), Some(p)) => paths[pos] = p,
+                (None, Some(p)) => paths.push(p),
+                (Some(pos), None) => {
+                    paths.remove(pos);
+                }
+                (None, None) => {}
             }
-            (None, None) => {}
-        }
-        if let Some(p) = paths.iter().find(|p| p.peer == peer) {
-            st.received[i] += 1;
-            if p.verdict.accepted() {
-                st.accepted[i] += 1;
+            if let Some(p) = paths.iter().find(|p| p.peer == peer) {
+                st.received[i] += 1;
+                if p.verdict.accepted() {
+                    st.accepted[i] += 1;
+                }
+                st.count_verdict(&p.verdict, true);
             }
-            st.count_verdict(&p.verdict, true);
-        }
-        // What every established member must receive after the change.
-        let paths = &table.get(&prefix).map(|v| v.as_slice()).unwrap_or(&[]);
+        });
+        // Who must be sent the prefix again after the change.
+        let paths = table.slot(slot).map(|s| s.paths.as_slice()).unwrap_or(&[]);
         let g = global_best(paths, peers);
         for (n, &t) in targets.iter().enumerate() {
-            let ts = &peers[t as usize];
-            let sel = select(paths, g, peers, ts, export, afi);
-            let k = key(sel);
+            let k = key(select(paths, g, peers, &peers[t as usize], export, afi));
             if k == scratch[n] {
                 continue;
             }
-            let batch = &mut pending[t as usize];
-            match sel {
-                Some(p) => batch.changes.push(OutChange::Announce(OutRoute {
-                    prefix,
-                    attrs: p.attrs.clone(),
-                    rpki: p.verdict.rpki,
-                    irr: p.verdict.irr,
-                    blackhole: p.verdict.blackhole,
-                    aspa: p.verdict.aspa,
-                })),
-                None => batch.changes.push(OutChange::Withdraw(prefix)),
-            }
+            dirty[t as usize].mark(slot);
             let adv = &mut peers[t as usize].advertised[i];
             match (scratch[n].is_some(), k.is_some()) {
                 (false, true) => *adv += 1,
@@ -695,46 +587,53 @@ impl Rib {
                 _ => {}
             }
         }
-        table.prune(&prefix);
+        if paths.is_empty() {
+            self.release_if_clean(slot);
+        }
     }
 
-    /// Send member `peer` everything it should have (for one AFI or both),
-    /// followed by End-of-RIB.
+    /// Free an empty slot unless a member still has its withdrawal pending.
+    fn release_if_clean(&mut self, slot: SlotId) {
+        if !self.dirty.iter().any(|d| d.is_marked(slot)) {
+            self.table.release(slot);
+        }
+    }
+
+    /// Drop what was pending for a member (its session ended or restarts).
+    fn clear_dirty(&mut self, peer: PeerId) {
+        let Some(d) = self.dirty.get_mut(peer as usize) else {
+            return;
+        };
+        for slot in d.clear() {
+            self.release_if_clean(slot);
+        }
+    }
+
+    /// Mark for member `peer` everything it should have (for one AFI or
+    /// both), followed by End-of-RIB, and start sending it.
     fn dump_to(&mut self, peer: PeerId, only: Option<Afi>) {
         let Rib {
             table,
             peers,
             export,
-            pending,
+            dirty,
             ..
         } = self;
         let t = &peers[peer as usize];
         if !t.established {
             return;
         }
-        let mut batch = std::mem::take(&mut pending[peer as usize]);
+        let d = &mut dirty[peer as usize];
         let mut count = [0usize; 2];
-        for (prefix, paths) in table.iter() {
-            let afi = afi_of(&prefix);
+        for (s, slot) in table.slots() {
+            let afi = afi_of(&slot.prefix);
             if only.is_some_and(|a| a != afi) {
                 continue;
             }
-            let g = global_best(paths, peers);
-            if let Some(p) = select(paths, g, peers, t, export, afi) {
+            let g = global_best(&slot.paths, peers);
+            if select(&slot.paths, g, peers, t, export, afi).is_some() {
                 count[afi as usize] += 1;
-                batch.changes.push(OutChange::Announce(OutRoute {
-                    prefix,
-                    attrs: p.attrs.clone(),
-                    rpki: p.verdict.rpki,
-                    irr: p.verdict.irr,
-                    blackhole: p.verdict.blackhole,
-                    aspa: p.verdict.aspa,
-                }));
-                if batch.changes.len() >= 8192 {
-                    if let Some(out) = &t.out {
-                        let _ = out.send(std::mem::take(&mut batch));
-                    }
-                }
+                d.mark(s);
             }
         }
         for afi in [Afi::Ipv4, Afi::Ipv6] {
@@ -743,11 +642,8 @@ impl Rib {
                 Afi::Ipv6 => t.ipv6,
             };
             if enabled && only.is_none_or(|a| a == afi) {
-                batch.end_of_rib.push(afi);
+                d.end_of_rib(afi);
             }
-        }
-        if let Some(out) = &t.out {
-            let _ = out.send(batch);
         }
         let st = &mut peers[peer as usize];
         for afi in [Afi::Ipv4, Afi::Ipv6] {
@@ -755,27 +651,77 @@ impl Rib {
                 st.advertised[afi as usize] = count[afi as usize];
             }
         }
+        self.fill(peer);
     }
 
-    /// Hand queued changes to the members' writers.
-    pub fn flush(&mut self) {
-        for &t in &self.targets {
-            let batch = &mut self.pending[t as usize];
-            if batch.is_empty() {
-                continue;
+    /// Resolve member `t`'s dirty prefixes against the table into batches,
+    /// as long as its writer has room (see [`out::OUT_WINDOW`]).
+    fn fill(&mut self, t: PeerId) {
+        let Rib {
+            table,
+            peers,
+            export,
+            dirty,
+            ..
+        } = self;
+        let ts = &peers[t as usize];
+        let Some(out) = &ts.out else {
+            return;
+        };
+        let d = &mut dirty[t as usize];
+        let mut emptied = Vec::new();
+        while !d.is_empty() {
+            let room = OUT_WINDOW.saturating_sub(out.queued()).min(OUT_BATCH);
+            if room == 0 {
+                break;
             }
-            let b = std::mem::take(batch);
-            let st = &mut self.peers[t as usize];
-            if let Some(out) = &st.out {
-                let queued = out.send(b);
-                if queued > MAX_QUEUED_ROUTES && !st.stuck {
-                    st.stuck = true;
-                    tracing::warn!(peer = %st.stat.address, asn = st.stat.asn, queued, "member does not read its updates");
-                    if let Some(ctl) = &st.ctl {
-                        let _ = ctl.send(PeerCtl::Stuck { queued });
-                    }
+            let mut batch = OutBatch::default();
+            loop {
+                // End-of-RIB closes the batch: it follows the dump's routes.
+                d.take_due_eor(&mut batch.end_of_rib);
+                if !batch.end_of_rib.is_empty() || batch.changes.len() >= room {
+                    break;
+                }
+                let Some(s) = d.pop() else {
+                    break;
+                };
+                let Some(slot) = table.slot(s) else {
+                    continue;
+                };
+                let afi = afi_of(&slot.prefix);
+                let g = global_best(&slot.paths, peers);
+                batch
+                    .changes
+                    .push(match select(&slot.paths, g, peers, ts, export, afi) {
+                        Some(p) => OutChange::Announce(OutRoute {
+                            prefix: slot.prefix,
+                            attrs: p.attrs.clone(),
+                            rpki: p.verdict.rpki,
+                            irr: p.verdict.irr,
+                            blackhole: p.verdict.blackhole,
+                            aspa: p.verdict.aspa,
+                        }),
+                        None => OutChange::Withdraw(slot.prefix),
+                    });
+                if slot.paths.is_empty() {
+                    emptied.push(s);
                 }
             }
+            if batch.is_empty() {
+                break;
+            }
+            out.send(batch);
+        }
+        for s in emptied {
+            self.release_if_clean(s);
+        }
+    }
+
+    /// Hand dirty prefixes to the members' writers that have room.
+    pub fn flush(&mut self) {
+        for n in 0..self.targets.len() {
+            let t = self.targets[n];
+            self.fill(t);
         }
         if self
             .last_publish

@@ -47,8 +47,6 @@ pub struct PeerState {
     /// Prefixes this peer is currently sent, per AFI.
     pub advertised: [usize; 2],
     pub max_prefix_hit: bool,
-    /// Closed for not reading its updates.
-    pub stuck: bool,
     /// Paths held from this peer, per filter reason (index `Reason as usize`).
     pub by_reason: [usize; 16],
     /// Paths held from this peer, per RPKI state (index `RpkiTag as usize`).
@@ -74,7 +72,6 @@ impl PeerState {
             accepted: [0, 0],
             advertised: [0, 0],
             max_prefix_hit: false,
-            stuck: false,
             by_reason: [0; 16],
             by_rpki: [0; 4],
             gone: false,

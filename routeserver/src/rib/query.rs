@@ -320,8 +320,8 @@ impl Rib {
 
     fn summary(&self) -> Summary {
         Summary {
-            prefixes_ipv4: self.table.v4.len(),
-            prefixes_ipv6: self.table.v6.len(),
+            prefixes_ipv4: self.table.len_v4(),
+            prefixes_ipv6: self.table.len_v6(),
             paths: self.table.iter().map(|(_, v)| v.len()).sum(),
             attribute_sets: self.interner.len(),
             peers: self

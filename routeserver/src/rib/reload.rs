@@ -5,8 +5,9 @@
 
 use ipnet::IpNet;
 
+use super::out::Dirty;
 use super::peers::{PeerState, PeerStatic};
-use super::{OutBatch, PeerId, Rib};
+use super::{PeerId, Rib};
 
 impl Rib {
     /// Append a neighbour. Its id must be the next free index; a wrong id
@@ -18,7 +19,7 @@ impl Rib {
         }
         tracing::info!(id = stat.id, peer = %stat.address, asn = stat.asn, member = %stat.member, "reload: neighbour added");
         self.peers.push(PeerState::new(stat));
-        self.pending.push(OutBatch::default());
+        self.dirty.push(Dirty::default());
     }
 
     /// Remove a neighbour: withdraw its paths from every member, stop
@@ -38,7 +39,7 @@ impl Rib {
         st.generation += 1;
         tracing::info!(id = peer, peer = %st.stat.address, asn = st.stat.asn, "reload: neighbour removed, withdrawing its routes");
         self.targets.retain(|&t| t != peer);
-        self.pending[peer as usize] = OutBatch::default();
+        self.clear_dirty(peer);
         for prefix in self.prefixes_of(peer) {
             self.change(peer, prefix, None);
         }

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 use super::conn::{MsgReader, MsgWriter, SessionError};
 use super::handshake::Negotiated;
 use super::status::State;
-use super::writer::{run_writer, WriterCmd, WriterCounters};
+use super::writer::{run_writer, send_hold_time, WriterCmd, WriterCounters};
 use super::{set_state, NeighborConfig, PeerEnv, SharedStatus};
 use crate::rib::{OutQueue, PeerCtl, PeerUp, RibMsg};
 use crate::wire::{self, Afi, Message, Notification, SAFI_UNICAST};
@@ -64,6 +64,7 @@ pub async fn run(
         wr,
         neg.caps,
         keepalive,
+        send_hold_time(neg.hold_time),
         env.export.clone(),
         cfg.asn,
         out_rx,
@@ -115,13 +116,6 @@ pub async fn run(
                 PeerCtl::MaxPrefix { afi, limit } => {
                     notify_and_wait(Notification::cease_max_prefixes(afi.code(), SAFI_UNICAST, limit));
                     break wait_writer(&mut writer).await;
-                }
-                PeerCtl::Stuck { queued } => {
-                    tracing::warn!(peer = %cfg.address, asn = cfg.asn, queued, "closing: member stopped reading");
-                    notify_and_wait(Notification::cease(wire::CEASE_OUT_OF_RESOURCES));
-                    // The writer is blocked on a full socket: do not wait for it.
-                    writer.abort();
-                    break SessionError::Local(format!("member stopped reading ({queued} routes queued)"));
                 }
             },
             Some(stream) = incoming.recv() => {

@@ -1,6 +1,11 @@
 //! The sending side of an Established session: turns the RIB's changes into
 //! UPDATEs for one member (export attributes applied, prefixes sharing
 //! attributes packed together) and sends KEEPALIVEs.
+//!
+//! A member that stops reading does not make the route server grow: the RIB
+//! keeps only a dirty-prefix set for it (see `rib::out`). What bounds such a
+//! session is time instead, as in the BGP Send Hold Timer (RFC 9687): when
+//! a write makes no progress for [`send_hold_time`], the session is closed.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
@@ -32,7 +37,12 @@ pub struct WriterCounters {
 
 type CacheKey = (usize, RpkiTag, IrrTag, bool, crate::aspa::AspaTag);
 
-/// Export attributes per member, cached by source attribute set.
+/// Export attributes, cached by source attribute set for the routes written
+/// at once. Only for one write: a cache kept for the session would hold a
+/// rewritten copy of every attribute set per member (with the RPKI/IRR
+/// tags on, every set is rewritten), which was the largest per-member cost
+/// left (about 60 MB with five full-table receivers). Prefixes sharing a
+/// set arrive together, so one write computes each set about once anyway.
 struct ExportCache {
     cfg: Arc<ExportConfig>,
     dst: u32,
@@ -54,9 +64,6 @@ impl ExportCache {
         if let Some((_, out)) = self.map.get(&key) {
             return out.clone();
         }
-        if self.map.len() > 200_000 {
-            self.map.clear();
-        }
         let mut out = export_attrs(&r.attrs, &self.cfg, self.dst, r.rpki, r.irr, r.blackhole);
         if self.cfg.tag_info {
             crate::aspa::tag_export(&mut out, self.cfg.rs_asn, r.aspa);
@@ -68,23 +75,36 @@ impl ExportCache {
     }
 }
 
+/// How long a write may wait for the member to read before the session is
+/// closed: 8 minutes, or twice the hold time if that is longer.
+pub fn send_hold_time(hold_time: u16) -> Duration {
+    Duration::from_secs(480).max(Duration::from_secs(2 * hold_time as u64))
+}
+
+fn send_hold_expired(send_hold: Duration) -> SessionError {
+    tracing::warn!(
+        seconds = send_hold.as_secs(),
+        "closing: member stopped reading (send hold timer expired)"
+    );
+    SessionError::Local(format!(
+        "send hold timer expired: member read nothing for {} s",
+        send_hold.as_secs()
+    ))
+}
+
 /// Run the writer until the session ends; returns why it ended.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_writer(
     mut w: MsgWriter,
     caps: SessionCaps,
     keepalive: Option<Duration>,
+    send_hold: Duration,
     export: Arc<ExportConfig>,
     dst_asn: u32,
     mut out_rx: OutReceiver,
     mut cmd_rx: mpsc::UnboundedReceiver<WriterCmd>,
     counters: WriterCounters,
 ) -> SessionError {
-    let mut cache = ExportCache {
-        cfg: export,
-        dst: dst_asn,
-        map: HashMap::default(),
-    };
     let period = keepalive.unwrap_or(Duration::from_secs(3600 * 24));
     let mut ka = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
@@ -111,15 +131,25 @@ pub async fn run_writer(
                         None => break,
                     }
                 }
-                if let Err(e) = write_batches(&mut w, &caps, &mut cache, batches, &counters).await {
-                    return SessionError::Io(e);
+                let mut cache = ExportCache {
+                    cfg: export.clone(),
+                    dst: dst_asn,
+                    map: HashMap::default(),
+                };
+                let write = write_batches(&mut w, &caps, &mut cache, batches, &counters);
+                match tokio::time::timeout(send_hold, write).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return SessionError::Io(e),
+                    Err(_) => return send_hold_expired(send_hold),
                 }
                 ka.reset();
             }
             _ = ka.tick(), if keepalive.is_some() => {
                 counters.keepalives.inc();
-                if let Err(e) = w.send(&Message::Keepalive, &caps).await {
-                    return SessionError::Io(e);
+                match tokio::time::timeout(send_hold, w.send(&Message::Keepalive, &caps)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return SessionError::Io(e),
+                    Err(_) => return send_hold_expired(send_hold),
                 }
             }
         }
@@ -199,4 +229,16 @@ async fn write_batches(
     }
     counters.updates.inc_by(n as u64);
     w.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_hold_is_eight_minutes_or_twice_the_hold_time() {
+        assert_eq!(send_hold_time(90), Duration::from_secs(480));
+        assert_eq!(send_hold_time(0), Duration::from_secs(480));
+        assert_eq!(send_hold_time(600), Duration::from_secs(1200));
+    }
 }
