@@ -1,7 +1,8 @@
-//! Active probes: STAMP (RFC 8762) session-sender and session-reflector over UDP, with
-//! per-probe loss, RTT and availability accounting.
+//! Active probes: STAMP (RFC 8762) session-sender and session-reflector over UDP, and ICMP
+//! echo, with per-probe loss, RTT and availability accounting.
 
 pub mod availability;
+pub mod icmp;
 pub mod reflector;
 pub mod sender;
 pub mod stamp;
@@ -15,8 +16,21 @@ use prometheus::Histogram;
 use serde::Serialize;
 
 pub use availability::{MinuteRing, WINDOWS};
+pub use icmp::run_icmp_probe;
 pub use reflector::{bind_reflector, reflect};
 pub use sender::run_probe;
+
+/// Runs `probe` with the sender of its kind (STAMP or ICMP echo) until `shutdown` changes.
+pub async fn run(
+    probe: std::sync::Arc<Probe>,
+    alerts: Option<std::sync::Arc<crate::alert::AlertEngine>>,
+    shutdown: tokio::sync::watch::Receiver<Option<String>>,
+) {
+    match probe.settings.kind {
+        fox_config::ProbeKind::Stamp => run_probe(probe, alerts, shutdown).await,
+        fox_config::ProbeKind::Icmp => run_icmp_probe(probe, alerts, shutdown).await,
+    }
+}
 
 /// Consecutive lost packets after which a probe is down.
 pub const DOWN_AFTER: u32 = 3;
@@ -198,7 +212,14 @@ impl Probe {
             .all(|m| *m);
         serde_json::json!({
             "probe": self.name,
-            "target": self.target.to_string(),
+            "target": match self.settings.kind {
+                fox_config::ProbeKind::Icmp => self.target.ip().to_string(),
+                fox_config::ProbeKind::Stamp => self.target.to_string(),
+            },
+            "kind": match self.settings.kind {
+                fox_config::ProbeKind::Icmp => "icmp",
+                fox_config::ProbeKind::Stamp => "stamp",
+            },
             "up": st.up(),
             "sent": st.sent,
             "received": st.received,
