@@ -32,6 +32,9 @@ const M3: [u8; 6] = [2, 0, 0, 0, 0, 0x31];
 const RATE: u32 = 1000;
 const T0: u64 = 1_795_000_000;
 
+/// (src MAC, dst MAC, dst address, dst port, samples).
+type Flow = ([u8; 6], [u8; 6], Ipv4Addr, u16, usize);
+
 /// Feeds sFlow through the decoder: `flows` is (src MAC, dst MAC, dst address, dst port,
 /// samples).
 struct Feeder {
@@ -40,12 +43,7 @@ struct Feeder {
 }
 
 impl Feeder {
-    fn send(
-        &mut self,
-        st: &mut FabricState,
-        flows: &[([u8; 6], [u8; 6], Ipv4Addr, u16, usize)],
-        now: u64,
-    ) {
+    fn send(&mut self, st: &mut FabricState, flows: &[Flow], now: u64) {
         let mut frames = Vec::new();
         for &(src, dst, ip, port, n) in flows {
             let pkt = ipv4(
@@ -72,7 +70,7 @@ impl Feeder {
     }
 }
 
-fn normal(m2_busy: bool) -> Vec<([u8; 6], [u8; 6], Ipv4Addr, u16, usize)> {
+fn normal(m2_busy: bool) -> Vec<Flow> {
     let m2 = Ipv4Addr::new(192, 0, 2, 21);
     let m1 = Ipv4Addr::new(192, 0, 2, 11);
     let m3 = Ipv4Addr::new(192, 0, 2, 31);

@@ -43,6 +43,10 @@ fn veth_traffic_moves_the_counters_and_unknown_is_reported() {
     }
     let lab = Lab::new("if", 1).expect("lab");
     let ns = lab.ns("a");
+    // Resolve ARP both ways first, so the counted datagrams do not wait in a neighbour queue.
+    blast(lab.ns("a"), lab.addr(2), 1);
+    blast(lab.ns("b"), lab.addr(1), 1);
+    std::thread::sleep(Duration::from_millis(300));
     let ifs = std::sync::Arc::new(Interfaces::new(&[settings("eth0"), settings("nope0")]));
     let first = {
         let ifs = ifs.clone();
@@ -64,16 +68,23 @@ fn veth_traffic_moves_the_counters_and_unknown_is_reported() {
     // 20 datagrams of 1000 bytes each way over the veth.
     blast(lab.ns("a"), lab.addr(2), 20);
     blast(lab.ns("b"), lab.addr(1), 20);
-    std::thread::sleep(Duration::from_millis(300));
-    let second = {
-        let ifs = ifs.clone();
-        in_ns(ns.clone(), async move {
-            let h = ifstats::connect().expect("netlink");
-            ifstats::poll_once(&ifs, &h).await;
-            ifs.snapshot()
-        })
-        .expect("read in namespace")
-    };
+    let ifs2 = ifs.clone();
+    let second = in_ns(ns.clone(), async move {
+        let h = ifstats::connect().expect("netlink");
+        // Bounded: at most 30 reads 100 ms apart until both directions moved by 20.
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ifstats::poll_once(&ifs2, &h).await;
+            let s = ifs2.snapshot();
+            if s[0].counters.is_some_and(|c| {
+                c.tx_packets >= before.tx_packets + 20 && c.rx_packets >= before.rx_packets + 20
+            }) {
+                break;
+            }
+        }
+        ifs2.snapshot()
+    })
+    .expect("read in namespace");
     let after = second[0].counters.expect("eth0 read");
     let sent = after.tx_packets - before.tx_packets;
     let got = after.rx_packets - before.rx_packets;
