@@ -52,10 +52,7 @@ struct View<'a> {
 }
 
 fn symptom(p: &Probe) -> String {
-    let target = match p.settings.kind {
-        fox_config::ProbeKind::Icmp => p.target.ip().to_string(),
-        fox_config::ProbeKind::Stamp => p.target.to_string(),
-    };
+    let target = p.target_text();
     match &p.settings.tags.member {
         Some(m) => format!("probe {} to {target} (member {m}) is down", p.name),
         None => format!("probe {} to {target} is down", p.name),

@@ -206,7 +206,7 @@ impl AlertEngine {
                 format!(
                     "probe {} to {} is down: the last {} test packets were lost",
                     probe.name,
-                    probe.target,
+                    probe.target_text(),
                     crate::probe::DOWN_AFTER
                 ),
             ),

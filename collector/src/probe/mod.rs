@@ -170,6 +170,14 @@ impl Probe {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The target as configured: `addr:port` for STAMP, the address for ICMP.
+    pub fn target_text(&self) -> String {
+        match self.settings.kind {
+            fox_config::ProbeKind::Icmp => self.target.ip().to_string(),
+            fox_config::ProbeKind::Stamp => self.target.to_string(),
+        }
+    }
+
     /// Records a reply.
     pub fn reply(&self, rtt: f64, now: u64) {
         if let Some(h) = &self.rtt_histogram {
@@ -212,10 +220,7 @@ impl Probe {
             .all(|m| *m);
         serde_json::json!({
             "probe": self.name,
-            "target": match self.settings.kind {
-                fox_config::ProbeKind::Icmp => self.target.ip().to_string(),
-                fox_config::ProbeKind::Stamp => self.target.to_string(),
-            },
+            "target": self.target_text(),
             "kind": match self.settings.kind {
                 fox_config::ProbeKind::Icmp => "icmp",
                 fox_config::ProbeKind::Stamp => "stamp",
