@@ -92,9 +92,13 @@ fn unprivileged_echo_between_namespaces_measures_netem_delay() {
     // Unprivileged ICMP sockets for every group, in namespace a only.
     lab.exec(
         "a",
-        &["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"],
+        &[
+            "sh",
+            "-c",
+            "echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range",
+        ],
     )
-    .expect("sysctl");
+    .expect("set ping_group_range");
     // Some kernels (minimal VM kernels) have no sch_netem: then the echo is still measured
     // over the unprivileged socket, without the delay check.
     let netem = lab.exec(
