@@ -5,7 +5,11 @@
 //! - `GET /api/v1/matrix`: member-to-member cells, per IP version, per ingress site
 //! - `GET /api/v1/hygiene`: violations per member MAC and rule, with the last offence
 //! - `GET /api/v1/status`: decoder and loss counters
-//! - `GET /api/v1/probes`: STAMP probes with RTT, loss, availability and SLA met/missed
+//! - `GET /api/v1/probes`: STAMP and ICMP probes with RTT, loss, availability and SLA
+//!   met/missed
+//! - `GET /api/v1/interfaces`: netlink counters and rates of the configured interfaces,
+//!   and why a read failed
+//! - `GET /api/v1/alerts`: firing alerts (probe, correlated, traffic) with their symptoms
 //! - `GET /metrics`: Prometheus text format
 
 use axum::extract::{Path, State};
@@ -31,6 +35,8 @@ pub fn router(collector: Collector) -> Router {
         .route("/api/v1/hygiene", get(hygiene))
         .route("/api/v1/status", get(status))
         .route("/api/v1/probes", get(probes))
+        .route("/api/v1/interfaces", get(interfaces))
+        .route("/api/v1/alerts", get(alerts))
         .route("/metrics", get(metrics))
         .with_state(collector)
 }
@@ -214,6 +220,14 @@ async fn hygiene(State(c): State<Collector>) -> Json<Value> {
 }
 
 async fn status(State(c): State<Collector>) -> Json<Value> {
+    let interface_errors: Vec<Value> = c
+        .interfaces()
+        .snapshot()
+        .into_iter()
+        .filter_map(|s| {
+            Some(json!({ "interface": s.interface, "site": s.site, "error": s.error? }))
+        })
+        .collect();
     let st = c.state();
     let (agents, sources) = st.sequences.streams();
     Json(json!({
@@ -226,6 +240,7 @@ async fn status(State(c): State<Collector>) -> Json<Value> {
         "data_sources": sources,
         "members": st.map.members().len(),
         "macs": st.map.mac_count(),
+        "interface_errors": interface_errors,
     }))
 }
 
@@ -240,7 +255,8 @@ async fn probes(State(c): State<Collector>) -> Json<Value> {
         .into_iter()
         .map(|a| {
             json!({
-                "probe": a.probe,
+                "probe": a.subject,
+                "symptoms": a.symptoms,
                 "alert": a.kind.name(),
                 "summary": a.summary,
                 "starts_at": crate::alert::deliver::rfc3339(a.starts_at),
@@ -256,6 +272,32 @@ async fn probes(State(c): State<Collector>) -> Json<Value> {
         "probes": probes,
         "alerts": alerts,
     }))
+}
+
+async fn interfaces(State(c): State<Collector>) -> Json<Value> {
+    let ifs = c.interfaces().snapshot();
+    let failing = ifs.iter().filter(|s| s.error.is_some()).count();
+    Json(json!({ "interfaces": ifs, "failing": failing }))
+}
+
+async fn alerts(State(c): State<Collector>) -> Json<Value> {
+    let alerts: Vec<Value> = c
+        .alerts()
+        .map(|a| a.active())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            json!({
+                "alert": a.kind.name(),
+                "kind": a.kind,
+                "subject": a.subject,
+                "summary": a.summary,
+                "symptoms": a.symptoms,
+                "starts_at": crate::alert::deliver::rfc3339(a.starts_at),
+            })
+        })
+        .collect();
+    Json(json!({ "alerts": alerts }))
 }
 
 async fn metrics(State(c): State<Collector>) -> Response {

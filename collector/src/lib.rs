@@ -5,8 +5,12 @@
 
 pub mod alert;
 pub mod api;
+pub mod baseline;
 pub mod fabric;
+pub mod ifstats;
 pub mod metrics;
+pub mod metrics_ops;
+pub mod ops;
 pub mod probe;
 pub mod server;
 pub mod sflow;

@@ -33,6 +33,8 @@ pub struct Metrics {
     probe_lost: IntCounterVec,
     probe_up: IntGaugeVec,
     probe_availability: GaugeVec,
+    /// Interface and baseline families.
+    pub ops: crate::metrics_ops::OpsMetrics,
 }
 
 fn counter(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounter> {
@@ -41,7 +43,7 @@ fn counter(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounte
     Ok(c)
 }
 
-fn counter_vec(
+pub(crate) fn counter_vec(
     r: &Registry,
     name: &str,
     help: &str,
@@ -53,7 +55,7 @@ fn counter_vec(
 }
 
 /// Adds to `c` what `total` has beyond it (counters only go up).
-fn catch_up(c: &IntCounter, total: u64) {
+pub(crate) fn catch_up(c: &IntCounter, total: u64) {
     let have = c.get();
     if total > have {
         c.inc_by(total - have);
@@ -187,6 +189,7 @@ impl Metrics {
                 r.register(Box::new(g.clone()))?;
                 g
             },
+            ops: crate::metrics_ops::OpsMetrics::register(&r)?,
             registry: r,
         })
     }

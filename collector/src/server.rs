@@ -42,6 +42,7 @@ struct Inner {
     probes: Mutex<Vec<Arc<Probe>>>,
     sla: Mutex<fox_config::SlaSettings>,
     alerts: Mutex<Option<Arc<AlertEngine>>>,
+    interfaces: Mutex<Arc<crate::ifstats::Interfaces>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -75,6 +76,7 @@ impl Collector {
                 probes: Mutex::new(Vec::new()),
                 sla: Mutex::new(fox_config::SlaSettings::default()),
                 alerts: Mutex::new(None),
+                interfaces: Mutex::new(Arc::default()),
             }),
         }
     }
@@ -141,6 +143,24 @@ impl Collector {
             .clone()
     }
 
+    /// Sets the interfaces whose counters the API and metrics show.
+    pub fn set_interfaces(&self, ifs: Arc<crate::ifstats::Interfaces>) {
+        *self
+            .inner
+            .interfaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = ifs;
+    }
+
+    /// The configured interfaces and their last readings.
+    pub fn interfaces(&self) -> Arc<crate::ifstats::Interfaces> {
+        self.inner
+            .interfaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Unix time the collector started.
     pub fn started(&self) -> u64 {
         self.inner.started
@@ -151,8 +171,13 @@ impl Collector {
         let Some(m) = &self.inner.metrics else {
             return String::new();
         };
-        m.sync(&self.state());
+        {
+            let st = self.state();
+            m.sync(&st);
+            m.ops.sync_baselines(&st, unix_now());
+        }
         m.sync_probes(&self.probes(), unix_now());
+        m.ops.sync_interfaces(&self.interfaces().snapshot());
         m.render()
     }
 
@@ -284,6 +309,7 @@ pub async fn serve(
         &settings.alerts,
     ));
     collector.set_alerts(engine.clone());
+    tasks.extend(crate::ops::spawn(&collector, settings, &engine, &shutdown));
     {
         let engine = engine.clone();
         let mut sd = shutdown.clone();
@@ -300,8 +326,8 @@ pub async fn serve(
     }
     for p in &settings.probes {
         let probe = collector.add_probe(p.clone());
-        tracing::info!(probe = %p.name, target = %p.target, "STAMP probe starting");
-        tasks.push(tokio::spawn(crate::probe::run_probe(
+        tracing::info!(probe = %p.name, target = %p.target, kind = ?p.kind, "probe starting");
+        tasks.push(tokio::spawn(crate::probe::run(
             probe,
             Some(engine.clone()),
             shutdown.clone(),

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::alert::Finding;
+use crate::baseline::{Baselines, Talkers};
 use crate::fabric::{Hygiene, MemberMap, SampleContext, Traffic};
 use crate::sflow::{self, Datagram, DecodeError, Sample, SequenceTracker};
 
@@ -38,6 +40,10 @@ pub struct FabricState {
     pub sequences: SequenceTracker,
     /// Decoder counters.
     pub stats: Stats,
+    /// Who sent what to each member during the current baseline interval.
+    pub talkers: Talkers,
+    /// Learned traffic baselines.
+    pub baselines: Baselines,
 }
 
 impl FabricState {
@@ -49,7 +55,16 @@ impl FabricState {
             hygiene: Hygiene::new(),
             sequences: SequenceTracker::new(),
             stats: Stats::default(),
+            talkers: Talkers::default(),
+            baselines: Baselines::default(),
         }
+    }
+
+    /// Ends a baseline interval at unix time `now`: the surge and drop findings firing now.
+    pub fn observe_baselines(&mut self, now: u64) -> Vec<Finding> {
+        let talkers = std::mem::take(&mut self.talkers);
+        self.baselines
+            .observe(now, &self.traffic, &talkers, &self.map)
     }
 
     /// Decodes and accounts one UDP payload received at unix time `now` (seconds).
@@ -87,6 +102,9 @@ impl FabricState {
                     };
                     self.traffic
                         .add_sample(&self.map, &frame, h.frame_length, f.sampling_rate);
+                    let bytes =
+                        u64::from(h.frame_length).saturating_mul(u64::from(f.sampling_rate.max(1)));
+                    self.talkers.add(&self.map, &frame, bytes);
                     let cx = SampleContext {
                         agent: d.agent,
                         input: f.input.if_index(),

@@ -121,6 +121,8 @@ async fn reflector_gone_raises_once_and_back_resolves() {
             target,
             interval: Duration::from_millis(20),
             timeout: Duration::from_millis(60),
+            kind: Default::default(),
+            tags: Default::default(),
         },
         None,
     ));
@@ -135,7 +137,7 @@ async fn reflector_gone_raises_once_and_back_resolves() {
     assert!(engine
         .active()
         .iter()
-        .any(|a| a.kind == AlertKind::ProbeDown && a.probe == "lo-alert"));
+        .any(|a| a.kind == AlertKind::ProbeDown && a.subject == "lo-alert"));
     // The first delivery got a 500 and was retried; the message arrived once.
     assert_eq!(*rx.fail_first.lock().unwrap(), 0);
     wait_for("Alertmanager alert", || !am_down(&rx.seen).is_empty()).await;

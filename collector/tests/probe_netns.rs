@@ -137,6 +137,8 @@ fn probe(interval_ms: u64, timeout_ms: u64) -> Arc<Probe> {
             target: "10.77.0.2:862".parse().unwrap(),
             interval: Duration::from_millis(interval_ms),
             timeout: Duration::from_millis(timeout_ms),
+            kind: Default::default(),
+            tags: Default::default(),
         },
         None,
     ))

@@ -45,6 +45,8 @@ async fn configured_reflector_and_probe_run_and_report() {
             target: reflector,
             interval: Duration::from_millis(20),
             timeout: Duration::from_millis(200),
+            kind: Default::default(),
+            tags: Default::default(),
         }],
         ..CollectorSettings::default()
     };

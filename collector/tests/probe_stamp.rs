@@ -16,6 +16,8 @@ fn settings(name: &str, target: SocketAddr, interval_ms: u64) -> ProbeSettings {
         target,
         interval: Duration::from_millis(interval_ms),
         timeout: Duration::from_millis(300),
+        kind: Default::default(),
+        tags: Default::default(),
     }
 }
 

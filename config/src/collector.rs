@@ -5,6 +5,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::build::non_empty_list;
+use crate::collector_ops::{
+    decode_baselines, decode_interfaces, decode_kind, decode_tags, BaselineSettings,
+    InterfaceSettings, ProbeKind, ProbeTags,
+};
 use crate::decode::Ctx;
 use crate::model::RouteServer;
 use crate::node::{Kind, Loc, Node};
@@ -24,6 +28,15 @@ pub struct CollectorSettings {
     pub sla: SlaSettings,
     /// Alert delivery targets.
     pub alerts: AlertTargets,
+    /// Interfaces whose kernel counters are read over netlink.
+    pub interfaces: Vec<InterfaceSettings>,
+    /// Time between two reads of the interface counters (default 10s).
+    pub interface_interval: Duration,
+    /// Traffic baselines and surge/drop detection.
+    pub baselines: BaselineSettings,
+    /// How long an alert of a tagged probe waits for a common cause before it is sent
+    /// on its own (default 10s).
+    pub alert_hold: Duration,
 }
 
 impl CollectorSettings {
@@ -50,6 +63,10 @@ impl Default for CollectorSettings {
             probes: Vec::new(),
             sla: SlaSettings::default(),
             alerts: AlertTargets::default(),
+            interfaces: Vec::new(),
+            interface_interval: Duration::from_secs(10),
+            baselines: BaselineSettings::default(),
+            alert_hold: Duration::from_secs(10),
         }
     }
 }
@@ -61,6 +78,10 @@ const COLLECTOR_KEYS: &[&str] = &[
     "probes",
     "sla",
     "alerts",
+    "interfaces",
+    "interface_interval",
+    "baselines",
+    "alert_hold",
 ];
 
 /// Decodes `collector:`; `route_servers` is checked for API address clashes.
@@ -103,7 +124,28 @@ pub(crate) fn decode_collector(
         None => Some(AlertTargets::default()),
         Some(n) => decode_alerts(cx, n),
     };
+    let d = CollectorSettings::default();
+    let interfaces = match f.get("interfaces") {
+        None => Some(Vec::new()),
+        Some(n) => decode_interfaces(cx, n),
+    };
+    let interface_interval = match f.get("interface_interval") {
+        None => Some(d.interface_interval),
+        Some(n) => short_duration(cx, n, "interface_interval"),
+    };
+    let baselines = match f.get("baselines") {
+        None => Some(BaselineSettings::default()),
+        Some(n) => decode_baselines(cx, n, short_duration),
+    };
+    let alert_hold = match f.get("alert_hold") {
+        None => Some(d.alert_hold),
+        Some(n) => short_duration(cx, n, "alert_hold"),
+    };
     Some(CollectorSettings {
+        interfaces: interfaces?,
+        interface_interval: interface_interval?,
+        baselines: baselines?,
+        alert_hold: alert_hold?,
         sflow_listen: sflow_listen?,
         api: api?,
         stamp_reflector: stamp_reflector?,
@@ -132,27 +174,19 @@ fn short_duration(cx: &mut Ctx, node: &Node, key: &str) -> Option<Duration> {
     Some(d)
 }
 
-/// A number (integer or decimal) in `min..=max`.
-fn number(cx: &mut Ctx, node: &Node, key: &str, min: f64, max: f64) -> Option<f64> {
-    let v = match node.kind {
-        Kind::Int(i) => i as f64,
-        Kind::Float(f) if f.is_finite() => f,
-        _ => {
-            cx.err(node.loc, format!("`{key}` must be a number"));
-            return None;
-        }
-    };
-    if !(min..=max).contains(&v) {
-        cx.err(
-            node.loc,
-            format!("`{key}` is {v}, must be between {min} and {max}"),
-        );
-        return None;
-    }
-    Some(v)
-}
+use crate::collector_ops::number;
 
-const PROBE_KEYS: &[&str] = &["name", "target", "interval", "timeout"];
+const PROBE_KEYS: &[&str] = &[
+    "name",
+    "target",
+    "interval",
+    "timeout",
+    "kind",
+    "site",
+    "link",
+    "route_server",
+    "member",
+];
 
 fn decode_probes(cx: &mut Ctx, node: &Node) -> Option<Vec<ProbeSettings>> {
     let items = cx.list(node, "probes")?;
@@ -165,9 +199,22 @@ fn decode_probes(cx: &mut Ctx, node: &Node) -> Option<Vec<ProbeSettings>> {
             continue;
         };
         let name = f.req(cx, "name").and_then(|n| cx.string(n, "name"));
-        let target = f
-            .req(cx, "target")
-            .and_then(|n| cx.socket_addr(n, "target"));
+        let kind = match f.get("kind") {
+            None => Some(ProbeKind::Stamp),
+            Some(n) => decode_kind(cx, n),
+        };
+        let target = f.req(cx, "target").and_then(|n| match kind {
+            Some(ProbeKind::Stamp) => cx.socket_addr(n, "target"),
+            // An ICMP target is an address; `addr:port` is accepted and the port ignored.
+            // (With a bad `kind`, only that is reported.)
+            _ => match &n.kind {
+                Kind::Str(s) if s.parse::<std::net::IpAddr>().is_ok() => {
+                    cx.ip(n, "target").map(|ip| SocketAddr::new(ip, 0))
+                }
+                _ => cx.socket_addr(n, "target"),
+            },
+        });
+        let tags = decode_tags(cx, &f);
         let interval = match f.get("interval") {
             None => Some(Duration::from_secs(1)),
             Some(n) => short_duration(cx, n, "interval"),
@@ -176,8 +223,8 @@ fn decode_probes(cx: &mut Ctx, node: &Node) -> Option<Vec<ProbeSettings>> {
             None => Some(Duration::from_secs(1)),
             Some(n) => short_duration(cx, n, "timeout"),
         };
-        let (Some(name), Some(target), Some(interval), Some(timeout)) =
-            (name, target, interval, timeout)
+        let (Some(name), Some(target), Some(interval), Some(timeout), Some(kind), Some(tags)) =
+            (name, target, interval, timeout, kind, tags)
         else {
             ok = false;
             continue;
@@ -197,6 +244,8 @@ fn decode_probes(cx: &mut Ctx, node: &Node) -> Option<Vec<ProbeSettings>> {
             target,
             interval,
             timeout,
+            kind,
+            tags,
         });
     }
     ok.then_some(out)
@@ -265,6 +314,24 @@ pub struct ProbeSettings {
     pub interval: Duration,
     /// How long to wait for a reflected packet before counting it lost (default 1s).
     pub timeout: Duration,
+    /// STAMP (default) or ICMP echo.
+    pub kind: ProbeKind,
+    /// What the probe's path depends on (site, link, route server, member).
+    pub tags: ProbeTags,
+}
+
+impl ProbeSettings {
+    /// A STAMP probe to `target` every second with a 1 s timeout and no tags.
+    pub fn stamp(name: &str, target: SocketAddr) -> Self {
+        ProbeSettings {
+            name: name.to_owned(),
+            target,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            kind: ProbeKind::Stamp,
+            tags: ProbeTags::default(),
+        }
+    }
 }
 
 /// Service-level targets the probes are judged (and alerted) against.

@@ -5,6 +5,7 @@
 
 mod build;
 mod collector;
+mod collector_ops;
 mod decode;
 mod error;
 mod looking_glass;
@@ -18,6 +19,7 @@ mod summary;
 use std::path::{Path, PathBuf};
 
 pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
+pub use collector_ops::{BaselineSettings, InterfaceSettings, ProbeKind, ProbeTags};
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use looking_glass::{LgSource, LookingGlass, RateLimit};

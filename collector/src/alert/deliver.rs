@@ -86,7 +86,7 @@ impl Notifier {
                 continue;
             }
             if q.send(alert.clone()).is_err() {
-                tracing::warn!(probe = %alert.probe, "alert delivery task has stopped");
+                tracing::warn!(subject = %alert.subject, "alert delivery task has stopped");
             }
         }
     }
@@ -96,22 +96,28 @@ impl Notifier {
 pub fn payload(alert: &Alert, format: Format) -> serde_json::Value {
     match format {
         Format::Webhook => {
-            let text = if alert.resolved() {
-                format!("RESOLVED {}: {}", alert.kind.name(), alert.summary)
+            let state = if alert.resolved() {
+                "RESOLVED"
             } else {
-                format!("FIRING {}: {}", alert.kind.name(), alert.summary)
+                "FIRING"
             };
+            let mut text = format!("{state} {}: {}", alert.kind.name(), alert.summary);
+            for s in &alert.symptoms {
+                text.push_str("\n- ");
+                text.push_str(s);
+            }
             json!({ "text": text })
         }
         Format::Alertmanager => {
+            let mut labels = json!({
+                "alertname": alert.kind.name(),
+                "service": "fox-collector",
+                "severity": if alert.kind.critical() { "critical" } else { "warning" },
+            });
+            labels[alert.kind.subject_label()] = json!(alert.subject);
             let mut a = json!({
-                "labels": {
-                    "alertname": alert.kind.name(),
-                    "probe": alert.probe,
-                    "service": "fox-collector",
-                    "severity": if alert.kind == super::AlertKind::ProbeDown { "critical" } else { "warning" },
-                },
-                "annotations": { "summary": alert.summary },
+                "labels": labels,
+                "annotations": { "summary": alert.summary, "description": alert.symptoms.join("\n") },
                 "startsAt": rfc3339(alert.starts_at),
             });
             if let Some(end) = alert.ends_at {
@@ -197,9 +203,10 @@ mod tests {
     #[test]
     fn payloads_for_both_formats() {
         let mut a = Alert {
-            probe: "fra-ams".into(),
+            subject: "fra-ams".into(),
             kind: AlertKind::ProbeDown,
             summary: "probe fra-ams is down".into(),
+            symptoms: Vec::new(),
             starts_at: UNIX_EPOCH,
             ends_at: None,
         };
@@ -216,5 +223,24 @@ mod tests {
         assert!(payload(&a, Format::Webhook)["text"]
             .as_str()
             .is_some_and(|t| t.starts_with("RESOLVED FoxProbeDown")));
+        let site = Alert {
+            subject: "tainan".into(),
+            kind: AlertKind::SiteUnreachable,
+            summary: "site tainan is unreachable".into(),
+            symptoms: vec!["probe x is down".into(), "probe y is down".into()],
+            starts_at: UNIX_EPOCH,
+            ends_at: None,
+        };
+        let am = payload(&site, Format::Alertmanager);
+        assert_eq!(am[0]["labels"]["site"], "tainan");
+        assert_eq!(am[0]["labels"]["severity"], "critical");
+        assert_eq!(
+            am[0]["annotations"]["description"],
+            "probe x is down\nprobe y is down"
+        );
+        assert_eq!(
+            payload(&site, Format::Webhook)["text"],
+            "FIRING FoxSiteUnreachable: site tainan is unreachable\n- probe x is down\n- probe y is down"
+        );
     }
 }

@@ -1,13 +1,16 @@
 //! Alerts on probe results: static thresholds (RTT over target, loss over target, probe
 //! down) raised and resolved once each (de-duplicated), delivered to webhooks and
-//! Alertmanager with retry.
+//! Alertmanager with retry. Probes tagged with a site, link or route server are correlated
+//! first (one alert per cause, see `correlate`); traffic baselines add surge and drop
+//! alerts (see `crate::baseline`).
 
+pub mod correlate;
 pub mod deliver;
 pub mod http;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 use fox_config::{AlertTargets, SlaSettings};
 use serde::Serialize;
@@ -30,6 +33,16 @@ pub enum AlertKind {
     LossHigh,
     /// The last packets were all lost.
     ProbeDown,
+    /// Every probe to one site fails (correlated).
+    SiteUnreachable,
+    /// Every probe across one fabric link fails while its sites answer otherwise (correlated).
+    LinkDown,
+    /// Every probe to one route server fails (correlated).
+    RouteServerDown,
+    /// Traffic far above its baseline (possible DDoS).
+    TrafficSurge,
+    /// A normally busy member's traffic fell to almost nothing.
+    TrafficDrop,
 }
 
 impl AlertKind {
@@ -39,19 +52,59 @@ impl AlertKind {
             AlertKind::RttHigh => "FoxProbeRttHigh",
             AlertKind::LossHigh => "FoxProbeLossHigh",
             AlertKind::ProbeDown => "FoxProbeDown",
+            AlertKind::SiteUnreachable => "FoxSiteUnreachable",
+            AlertKind::LinkDown => "FoxLinkDown",
+            AlertKind::RouteServerDown => "FoxRouteServerDown",
+            AlertKind::TrafficSurge => "FoxTrafficSurge",
+            AlertKind::TrafficDrop => "FoxTrafficDrop",
         }
     }
+
+    /// The Alertmanager label that carries the subject.
+    pub fn subject_label(self) -> &'static str {
+        match self {
+            AlertKind::RttHigh | AlertKind::LossHigh | AlertKind::ProbeDown => "probe",
+            AlertKind::SiteUnreachable => "site",
+            AlertKind::LinkDown => "link",
+            AlertKind::RouteServerDown => "route_server",
+            AlertKind::TrafficSurge | AlertKind::TrafficDrop => "traffic",
+        }
+    }
+
+    /// Whether it needs someone now.
+    pub fn critical(self) -> bool {
+        !matches!(
+            self,
+            AlertKind::RttHigh | AlertKind::LossHigh | AlertKind::TrafficDrop
+        )
+    }
+}
+
+/// A condition found by a detector: firing while it is reported, resolved when not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// What it is about (member, `src -> dst` pair, site, ...).
+    pub subject: String,
+    /// What is wrong.
+    pub kind: AlertKind,
+    /// One line for people.
+    pub summary: String,
+    /// What was observed under it.
+    pub symptoms: Vec<String>,
 }
 
 /// One alert, firing (`ends_at` is `None`) or resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
-    /// The probe it is about.
-    pub probe: String,
+    /// What it is about: a probe, or for a correlated alert the site, link or route server,
+    /// for a traffic alert the member or member pair.
+    pub subject: String,
     /// What is wrong.
     pub kind: AlertKind,
     /// One line for people.
     pub summary: String,
+    /// The observations it stands for (failed probes of a site, top destinations of a surge).
+    pub symptoms: Vec<String>,
     /// When it was raised.
     pub starts_at: SystemTime,
     /// When it was resolved.
@@ -70,6 +123,7 @@ pub struct AlertEngine {
     sla: SlaSettings,
     active: Mutex<HashMap<(String, AlertKind), Alert>>,
     notifier: Notifier,
+    correlator: Mutex<correlate::Correlator>,
 }
 
 impl AlertEngine {
@@ -79,7 +133,17 @@ impl AlertEngine {
             sla,
             active: Mutex::new(HashMap::new()),
             notifier,
+            correlator: Mutex::new(correlate::Correlator::new(correlate::DEFAULT_HOLD)),
         }
+    }
+
+    /// Sets how long alerts of tagged probes wait for a common cause before going out alone.
+    pub fn set_hold(&self, hold: std::time::Duration) {
+        self.lock_correlator().hold = hold;
+    }
+
+    fn lock_correlator(&self) -> std::sync::MutexGuard<'_, correlate::Correlator> {
+        self.correlator.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// An engine delivering to `targets` with the default retry policy (needs a runtime).
@@ -91,7 +155,7 @@ impl AlertEngine {
     pub fn active(&self) -> Vec<Alert> {
         let a = self.active.lock().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<Alert> = a.values().cloned().collect();
-        v.sort_by(|x, y| (&x.probe, x.kind.name()).cmp(&(&y.probe, y.kind.name())));
+        v.sort_by(|x, y| (&x.subject, x.kind.name()).cmp(&(&y.subject, y.kind.name())));
         v
     }
 
@@ -102,8 +166,33 @@ impl AlertEngine {
         }
     }
 
-    /// Evaluates every threshold for `probe`; raises or resolves what changed.
-    pub fn evaluate(&self, probe: &Probe) {
+    /// Raises every finding of `kinds` in `firing` and resolves the active alerts of those
+    /// kinds that are no longer in it.
+    pub fn reconcile(&self, kinds: &[AlertKind], firing: Vec<Finding>) {
+        let gone: Vec<(String, AlertKind)> = {
+            let a = self.active.lock().unwrap_or_else(|p| p.into_inner());
+            a.keys()
+                .filter(|(s, k)| {
+                    kinds.contains(k) && !firing.iter().any(|f| f.kind == *k && &f.subject == s)
+                })
+                .cloned()
+                .collect()
+        };
+        for (subject, kind) in gone {
+            self.set(&subject, kind, false, String::new(), Vec::new());
+        }
+        for f in firing {
+            if kinds.contains(&f.kind) {
+                self.set(&f.subject, f.kind, true, f.summary, f.symptoms);
+            }
+        }
+    }
+
+    /// Evaluates every threshold for `probe`; raises or resolves what changed. A probe with
+    /// tags is correlated with the other tagged probes evaluated so far: when all probes of
+    /// its site, link or route server fail, one alert names that cause and lists the probes
+    /// as symptoms; its own alerts wait `hold` for such a cause before they go out.
+    pub fn evaluate(&self, probe: &Arc<Probe>) {
         let (down, rtt, loss) = {
             let st = probe.state();
             (st.down(), st.recent_rtt(), st.recent_loss())
@@ -117,7 +206,7 @@ impl AlertEngine {
                 format!(
                     "probe {} to {} is down: the last {} test packets were lost",
                     probe.name,
-                    probe.target,
+                    probe.target_text(),
                     crate::probe::DOWN_AFTER
                 ),
             ),
@@ -142,21 +231,53 @@ impl AlertEngine {
                 ),
             ),
         ];
-        for (kind, firing, summary) in checks {
-            self.set(&probe.name, kind, firing, summary);
+        if !probe.settings.tags.any() {
+            for (kind, firing, summary) in checks {
+                self.set(&probe.name, kind, firing, summary, Vec::new());
+            }
+            return;
+        }
+        let (groups, decisions) = {
+            let mut c = self.lock_correlator();
+            c.register(probe);
+            let groups = c.groups();
+            let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+            let decisions = c.individual(probe, &groups, &checks, Instant::now(), |k| {
+                active.contains_key(&(probe.name.clone(), k))
+            });
+            (groups, decisions)
+        };
+        self.reconcile(
+            &[
+                AlertKind::SiteUnreachable,
+                AlertKind::LinkDown,
+                AlertKind::RouteServerDown,
+            ],
+            groups.firing,
+        );
+        for ((kind, _, summary), fire) in checks.into_iter().zip(decisions) {
+            self.set(&probe.name, kind, fire, summary, Vec::new());
         }
     }
 
-    fn set(&self, probe: &str, kind: AlertKind, firing: bool, summary: String) {
-        let key = (probe.to_owned(), kind);
+    fn set(
+        &self,
+        subject: &str,
+        kind: AlertKind,
+        firing: bool,
+        summary: String,
+        symptoms: Vec<String>,
+    ) {
+        let key = (subject.to_owned(), kind);
         let change = {
             let mut a = self.active.lock().unwrap_or_else(|p| p.into_inner());
             match (firing, a.contains_key(&key)) {
                 (true, false) => {
                     let alert = Alert {
-                        probe: probe.to_owned(),
+                        subject: subject.to_owned(),
                         kind,
                         summary,
+                        symptoms,
                         starts_at: SystemTime::now(),
                         ends_at: None,
                     };
@@ -172,7 +293,7 @@ impl AlertEngine {
         };
         if let Some(alert) = change {
             tracing::info!(
-                probe = %alert.probe,
+                subject = %alert.subject,
                 alert = alert.kind.name(),
                 resolved = alert.resolved(),
                 summary = %alert.summary,

@@ -1,7 +1,8 @@
-//! Active probes: STAMP (RFC 8762) session-sender and session-reflector over UDP, with
-//! per-probe loss, RTT and availability accounting.
+//! Active probes: STAMP (RFC 8762) session-sender and session-reflector over UDP, and ICMP
+//! echo, with per-probe loss, RTT and availability accounting.
 
 pub mod availability;
+pub mod icmp;
 pub mod reflector;
 pub mod sender;
 pub mod stamp;
@@ -15,8 +16,21 @@ use prometheus::Histogram;
 use serde::Serialize;
 
 pub use availability::{MinuteRing, WINDOWS};
+pub use icmp::run_icmp_probe;
 pub use reflector::{bind_reflector, reflect};
 pub use sender::run_probe;
+
+/// Runs `probe` with the sender of its kind (STAMP or ICMP echo) until `shutdown` changes.
+pub async fn run(
+    probe: std::sync::Arc<Probe>,
+    alerts: Option<std::sync::Arc<crate::alert::AlertEngine>>,
+    shutdown: tokio::sync::watch::Receiver<Option<String>>,
+) {
+    match probe.settings.kind {
+        fox_config::ProbeKind::Stamp => run_probe(probe, alerts, shutdown).await,
+        fox_config::ProbeKind::Icmp => run_icmp_probe(probe, alerts, shutdown).await,
+    }
+}
 
 /// Consecutive lost packets after which a probe is down.
 pub const DOWN_AFTER: u32 = 3;
@@ -156,6 +170,14 @@ impl Probe {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The target as configured: `addr:port` for STAMP, the address for ICMP.
+    pub fn target_text(&self) -> String {
+        match self.settings.kind {
+            fox_config::ProbeKind::Icmp => self.target.ip().to_string(),
+            fox_config::ProbeKind::Stamp => self.target.to_string(),
+        }
+    }
+
     /// Records a reply.
     pub fn reply(&self, rtt: f64, now: u64) {
         if let Some(h) = &self.rtt_histogram {
@@ -198,7 +220,11 @@ impl Probe {
             .all(|m| *m);
         serde_json::json!({
             "probe": self.name,
-            "target": self.target.to_string(),
+            "target": self.target_text(),
+            "kind": match self.settings.kind {
+                fox_config::ProbeKind::Icmp => "icmp",
+                fox_config::ProbeKind::Stamp => "stamp",
+            },
             "up": st.up(),
             "sent": st.sent,
             "received": st.received,

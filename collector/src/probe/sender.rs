@@ -28,8 +28,8 @@ async fn connect(target: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(s)
 }
 
-/// Declares lost every pending packet sent before `deadline`.
-fn expire(probe: &Probe, pending: &mut BTreeMap<u32, Instant>, timeout: Duration) {
+/// Declares lost every pending packet older than `timeout`.
+pub(crate) fn expire(probe: &Probe, pending: &mut BTreeMap<u32, Instant>, timeout: Duration) {
     let now = Instant::now();
     let expired: Vec<u32> = pending
         .iter()
