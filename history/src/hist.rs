@@ -67,7 +67,9 @@ impl RttHistogram {
 
     /// Number of samples.
     pub fn count(&self) -> u64 {
-        self.buckets.values().fold(0u64, |a, c| a.saturating_add(*c))
+        self.buckets
+            .values()
+            .fold(0u64, |a, c| a.saturating_add(*c))
     }
 
     /// The `q` quantile (0..=1, nearest rank) as its bucket's midpoint, µs; `None` when empty.
@@ -156,7 +158,10 @@ mod tests {
         for us in [0u32, 1, 63, 64, 65, 100, 1000, 12_000, 999_999, u32::MAX] {
             let (lo, hi) = bounds(bucket(us));
             assert!(lo <= us && us <= hi, "{us} not in [{lo}, {hi}]");
-            assert!(u64::from(hi - lo) * 32 <= u64::from(lo).max(32), "{us}: [{lo}, {hi}]");
+            assert!(
+                u64::from(hi - lo) * 32 <= u64::from(lo).max(32),
+                "{us}: [{lo}, {hi}]"
+            );
         }
         assert!(bucket(64) > bucket(63));
     }

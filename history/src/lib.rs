@@ -15,7 +15,19 @@ mod store;
 pub use error::HistoryError;
 pub use hist::RttHistogram;
 pub use model::{
-    AlertEvent, MatrixRow, PairTotal, PrefixCounts, PrefixRow, ProbeRow, SessionEvent,
-    TrafficRow, Ts,
+    AlertEvent, MatrixRow, PairTotal, PrefixCounts, PrefixRow, ProbeRow, SessionEvent, TrafficRow,
+    Ts,
 };
 pub use store::{HistoryStore, BUSY_TIMEOUT};
+
+mod batch;
+mod rollup;
+mod write;
+mod writer;
+
+pub use batch::{hour_of, minute_of, slot5_of, HistoryBatch};
+pub use rollup::{Retention, RollupStats};
+pub use write::WriteStats;
+pub use writer::{
+    unix_now, HistoryHandle, HistoryMetrics, HistoryWriter, WriterOptions, WriterStatus,
+};

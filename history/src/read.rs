@@ -8,8 +8,8 @@ use rusqlite::{params_from_iter, OptionalExtension, Row};
 use crate::error::{read, HistoryError};
 use crate::hist::RttHistogram;
 use crate::model::{
-    AlertEvent, MatrixRow, PairTotal, PrefixCounts, PrefixRow, ProbeRow, SessionEvent,
-    TrafficRow, Ts,
+    AlertEvent, MatrixRow, PairTotal, PrefixCounts, PrefixRow, ProbeRow, SessionEvent, TrafficRow,
+    Ts,
 };
 use crate::store::HistoryStore;
 
@@ -77,13 +77,19 @@ impl HistoryStore {
         let it = stmt
             .query_map(params_from_iter(params), f)
             .map_err(read(what))?;
-        it.collect::<rusqlite::Result<Vec<T>>>()
-            .map_err(read(what))
+        it.collect::<rusqlite::Result<Vec<T>>>().map_err(read(what))
     }
 
     /// Per-minute traffic of `asn` (or all members), ordered by member, time, IP version.
     pub fn traffic_minutes(&self, asn: Option<u32>, from: Ts, to: Ts) -> Result<Vec<TrafficRow>> {
-        self.traffic("traffic_minutes", "traffic_minute", "bytes_in, bytes_out", asn, from, to)
+        self.traffic(
+            "traffic_minutes",
+            "traffic_minute",
+            "bytes_in, bytes_out",
+            asn,
+            from,
+            to,
+        )
     }
 
     /// Hourly traffic of `asn` (or all members), ordered by member, time, IP version.
@@ -149,7 +155,12 @@ impl HistoryStore {
              AND (?3 IS NULL OR src_asn = ?3 OR dst_asn = ?3) ORDER BY ts, src_asn, dst_asn"
         );
         let key = asn.map_or(Value::Null, Value::from);
-        self.rows(what, &sql, vec![Value::from(from), Value::from(to), key], matrix_row)
+        self.rows(
+            what,
+            &sql,
+            vec![Value::from(from), Value::from(to), key],
+            matrix_row,
+        )
     }
 
     /// The `limit` member pairs with the most bytes over the hourly matrix in `[from, to)`.
@@ -212,16 +223,16 @@ impl HistoryStore {
         to: Ts,
     ) -> Result<Vec<ProbeRow>> {
         let key = probe.map_or(Value::Null, |p| Value::from(p.to_owned()));
-        self.rows(what, sql, vec![key, Value::from(from), Value::from(to)], probe_row)
+        self.rows(
+            what,
+            sql,
+            vec![key, Value::from(from), Value::from(to)],
+            probe_row,
+        )
     }
 
     /// Session events of `asn` (or all members) in `[from, to)`, oldest first.
-    pub fn session_events(
-        &self,
-        asn: Option<u32>,
-        from: Ts,
-        to: Ts,
-    ) -> Result<Vec<SessionEvent>> {
+    pub fn session_events(&self, asn: Option<u32>, from: Ts, to: Ts) -> Result<Vec<SessionEvent>> {
         let cols = "SELECT ts, rs, asn, neighbor, up, reason FROM session_event";
         let f = |r: &Row<'_>| {
             Ok(SessionEvent {

@@ -20,7 +20,9 @@ pub struct HistoryStore {
 
 impl std::fmt::Debug for HistoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HistoryStore").field("path", &self.path).finish()
+        f.debug_struct("HistoryStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
