@@ -7,6 +7,7 @@ mod build;
 mod collector;
 mod decode;
 mod error;
+mod history;
 mod looking_glass;
 mod members;
 mod model;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use history::{check_time_zone, HistorySettings};
 pub use looking_glass::{LgSource, LookingGlass, RateLimit};
 pub use model::{
     Blackhole, Config, Connection, Exchange, IrrSources, MacAddr, MaxPrefix, Member, Neighbor,
