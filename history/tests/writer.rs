@@ -66,7 +66,10 @@ fn unusable_path_is_counted_and_reported_not_fatal() {
     let st = h.status();
     assert_eq!((st.batches, st.errors), (0, 2));
     let msg = st.last_error.unwrap_or_default();
-    assert!(msg.contains("not-a-dir") && msg.contains("cannot create"), "{msg}");
+    assert!(
+        msg.contains("not-a-dir") && msg.contains("cannot create"),
+        "{msg}"
+    );
     assert_eq!(metrics.write_errors.get(), 2);
     assert_eq!(metrics.dropped.get(), 2);
     w.shutdown();
