@@ -10,6 +10,8 @@
 //! - `GET /api/v1/interfaces`: netlink counters and rates of the configured interfaces,
 //!   and why a read failed
 //! - `GET /api/v1/alerts`: firing alerts (probe, correlated, traffic) with their symptoms
+//! - `GET /api/v1/probes`: STAMP probes with RTT, loss, availability and SLA met/missed
+//! - `GET /api/v1/history`: the history store writer: enabled, file, batches, errors, last error
 //! - `GET /metrics`: Prometheus text format
 
 use axum::extract::{Path, State};
@@ -37,6 +39,7 @@ pub fn router(collector: Collector) -> Router {
         .route("/api/v1/probes", get(probes))
         .route("/api/v1/interfaces", get(interfaces))
         .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/history", get(history))
         .route("/metrics", get(metrics))
         .with_state(collector)
 }
@@ -242,6 +245,22 @@ async fn status(State(c): State<Collector>) -> Json<Value> {
         "macs": st.map.mac_count(),
         "interface_errors": interface_errors,
     }))
+}
+
+async fn history(State(c): State<Collector>) -> Json<Value> {
+    Json(match c.history() {
+        None => json!({ "enabled": false }),
+        Some((h, path)) => {
+            let st = h.status();
+            json!({
+                "enabled": true,
+                "path": path.display().to_string(),
+                "batches": st.batches,
+                "errors": st.errors,
+                "last_error": st.last_error,
+            })
+        }
+    })
 }
 
 async fn probes(State(c): State<Collector>) -> Json<Value> {

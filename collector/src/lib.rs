@@ -7,6 +7,7 @@ pub mod alert;
 pub mod api;
 pub mod baseline;
 pub mod fabric;
+pub mod history;
 pub mod ifstats;
 pub mod metrics;
 pub mod metrics_ops;

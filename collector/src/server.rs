@@ -43,6 +43,7 @@ struct Inner {
     sla: Mutex<fox_config::SlaSettings>,
     alerts: Mutex<Option<Arc<AlertEngine>>>,
     interfaces: Mutex<Arc<crate::ifstats::Interfaces>>,
+    history: Mutex<Option<(fox_history::HistoryHandle, std::path::PathBuf)>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -77,6 +78,7 @@ impl Collector {
                 sla: Mutex::new(fox_config::SlaSettings::default()),
                 alerts: Mutex::new(None),
                 interfaces: Mutex::new(Arc::default()),
+                history: Mutex::new(None),
             }),
         }
     }
@@ -102,6 +104,9 @@ impl Collector {
             .as_ref()
             .map(|m| m.probe_histogram(&settings.name));
         let p = Arc::new(Probe::new(settings, hist));
+        if let Some((h, _)) = self.history() {
+            p.set_history(h);
+        }
         self.lock_probes().push(p.clone());
         p
     }
@@ -156,6 +161,26 @@ impl Collector {
     pub fn interfaces(&self) -> Arc<crate::ifstats::Interfaces> {
         self.inner
             .interfaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The metrics registry, if metrics could be set up.
+    pub fn registry(&self) -> Option<&prometheus::Registry> {
+        self.inner.metrics.as_ref().map(|m| m.registry())
+    }
+
+    /// Sets the history store handle (and its file, for the status page); probes added and
+    /// alert engines set after this record into it.
+    pub fn set_history(&self, handle: fox_history::HistoryHandle, path: std::path::PathBuf) {
+        *self.inner.history.lock().unwrap_or_else(|p| p.into_inner()) = Some((handle, path));
+    }
+
+    /// The history store handle and file, if history is enabled.
+    pub fn history(&self) -> Option<(fox_history::HistoryHandle, std::path::PathBuf)> {
+        self.inner
+            .history
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -308,6 +333,9 @@ pub async fn serve(
         settings.sla.clone(),
         &settings.alerts,
     ));
+    if let Some((h, _)) = collector.history() {
+        engine.set_history(h);
+    }
     collector.set_alerts(engine.clone());
     tasks.extend(crate::ops::spawn(&collector, settings, &engine, &shutdown));
     {
@@ -372,5 +400,22 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<Option<String>>) -> anyh
             "fabric collector starting"
         );
     }
-    serve(collector, &cfg.collector, shutdown).await
+    let writer = crate::history::start(&collector, &cfg.history);
+    let feed = collector.history().map(|(h, _)| {
+        tokio::spawn(crate::history::run_feed(
+            collector.clone(),
+            crate::history::Feed::new(&collector, h),
+            cfg.history.batch_interval,
+            shutdown.clone(),
+        ))
+    });
+    let result = serve(collector, &cfg.collector, shutdown).await;
+    if let Some(f) = feed {
+        let _ = f.await;
+    }
+    if let Some(w) = writer {
+        // Writes what is pending (on a blocking thread: it may wait for the disk).
+        let _ = tokio::task::spawn_blocking(move || w.shutdown()).await;
+    }
+    result
 }

@@ -31,6 +31,7 @@ const TOP_KEYS: &[&str] = &[
     "collector",
     "looking_glass",
     "mrt",
+    "history",
 ];
 
 /// Decodes and checks the whole file; `None` if anything was wrong (see `cx.errors`).
@@ -89,6 +90,13 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         let data_dir = exchange.as_ref().map(|e| e.data_dir.as_path());
         crate::mrt::decode_mrt(cx, n, data_dir)
     });
+    let data_dir = exchange
+        .as_ref()
+        .map_or_else(|| PathBuf::from("./data"), |e| e.data_dir.clone());
+    let history = match f.get("history") {
+        Some(n) => crate::history::decode_history(cx, n, &data_dir),
+        None => Some(crate::history::HistorySettings::defaults(&data_dir)),
+    };
     if !cx.errors.is_empty() {
         return None;
     }
@@ -106,6 +114,7 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         looking_glass,
         mrt,
         source,
+        history: history?,
     })
 }
 

@@ -8,6 +8,7 @@ mod collector;
 mod collector_ops;
 mod decode;
 mod error;
+mod history;
 mod looking_glass;
 mod members;
 mod model;
@@ -22,6 +23,7 @@ pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings}
 pub use collector_ops::{BaselineSettings, InterfaceSettings, ProbeKind, ProbeTags};
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use history::{check_time_zone, HistorySettings};
 pub use looking_glass::{LgSource, LookingGlass, RateLimit};
 pub use model::{
     Blackhole, Config, Connection, Exchange, IrrSources, MacAddr, MaxPrefix, Member, Neighbor,

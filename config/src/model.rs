@@ -39,6 +39,8 @@ pub struct Config {
     pub mrt: Option<crate::mrt::MrtDumps>,
     /// The file this configuration was read from.
     pub source: PathBuf,
+    /// The history store (defaults when `history:` is absent).
+    pub history: crate::history::HistorySettings,
 }
 
 /// Name and local storage of the exchange.

@@ -9,7 +9,7 @@ pub mod deliver;
 pub mod http;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use fox_config::{AlertTargets, SlaSettings};
@@ -124,6 +124,7 @@ pub struct AlertEngine {
     active: Mutex<HashMap<(String, AlertKind), Alert>>,
     notifier: Notifier,
     correlator: Mutex<correlate::Correlator>,
+    history: OnceLock<fox_history::HistoryHandle>,
 }
 
 impl AlertEngine {
@@ -134,6 +135,7 @@ impl AlertEngine {
             active: Mutex::new(HashMap::new()),
             notifier,
             correlator: Mutex::new(correlate::Correlator::new(correlate::DEFAULT_HOLD)),
+            history: OnceLock::new(),
         }
     }
 
@@ -149,6 +151,11 @@ impl AlertEngine {
     /// An engine delivering to `targets` with the default retry policy (needs a runtime).
     pub fn from_config(sla: SlaSettings, targets: &AlertTargets) -> Self {
         Self::new(sla, Notifier::spawn(targets, RetryPolicy::default()))
+    }
+
+    /// Records every later raise and resolve in the history store too (set once).
+    pub fn set_history(&self, handle: fox_history::HistoryHandle) {
+        let _ = self.history.set(handle);
     }
 
     /// Alerts firing now.
@@ -300,6 +307,56 @@ impl AlertEngine {
                 "alert"
             );
             self.notifier.send(&alert);
+            if let Some(h) = self.history.get() {
+                record(h, &alert);
+            }
         }
+    }
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The history id of an alert: stable from raise to resolve.
+pub fn history_id(alert: &Alert) -> String {
+    format!(
+        "{}/{}/{}",
+        alert.kind.name(),
+        alert.subject,
+        unix(alert.starts_at)
+    )
+}
+
+/// Records a raise or a resolve of `alert` in the history store.
+fn record(h: &fox_history::HistoryHandle, alert: &Alert) {
+    let id = history_id(alert);
+    match alert.ends_at {
+        None => {
+            let severity = match alert.kind {
+                AlertKind::ProbeDown
+                | AlertKind::SiteUnreachable
+                | AlertKind::LinkDown
+                | AlertKind::RouteServerDown
+                | AlertKind::TrafficSurge => "critical",
+                AlertKind::RttHigh | AlertKind::LossHigh | AlertKind::TrafficDrop => "warning",
+            };
+            let mut symptoms = alert.summary.clone();
+            for s in &alert.symptoms {
+                symptoms.push_str("; ");
+                symptoms.push_str(s);
+            }
+            let event = fox_history::AlertEvent {
+                id,
+                raised: unix(alert.starts_at),
+                resolved: None,
+                severity: severity.to_owned(),
+                cause: format!("{} on {}", alert.kind.name(), alert.subject),
+                symptoms,
+            };
+            h.record(|b| b.alert_raised(event));
+        }
+        Some(end) => h.record(|b| b.alert_resolved(&id, unix(end))),
     }
 }
