@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::build::non_empty_list;
+use crate::clickhouse::{decode_clickhouse, ClickHouseSettings};
 use crate::decode::Ctx;
 use crate::model::RouteServer;
 use crate::node::{Kind, Loc, Node};
@@ -24,6 +25,8 @@ pub struct CollectorSettings {
     pub sla: SlaSettings,
     /// Alert delivery targets.
     pub alerts: AlertTargets,
+    /// Flow archive in ClickHouse, if configured.
+    pub clickhouse: Option<ClickHouseSettings>,
 }
 
 impl CollectorSettings {
@@ -50,6 +53,7 @@ impl Default for CollectorSettings {
             probes: Vec::new(),
             sla: SlaSettings::default(),
             alerts: AlertTargets::default(),
+            clickhouse: None,
         }
     }
 }
@@ -61,6 +65,7 @@ const COLLECTOR_KEYS: &[&str] = &[
     "probes",
     "sla",
     "alerts",
+    "clickhouse",
 ];
 
 /// Decodes `collector:`; `route_servers` is checked for API address clashes.
@@ -103,6 +108,10 @@ pub(crate) fn decode_collector(
         None => Some(AlertTargets::default()),
         Some(n) => decode_alerts(cx, n),
     };
+    let clickhouse = match f.get("clickhouse") {
+        None => Some(None),
+        Some(n) => decode_clickhouse(cx, n).map(Some),
+    };
     Some(CollectorSettings {
         sflow_listen: sflow_listen?,
         api: api?,
@@ -110,6 +119,7 @@ pub(crate) fn decode_collector(
         probes: probes?,
         sla: sla?,
         alerts: alerts?,
+        clickhouse: clickhouse?,
     })
 }
 

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod build;
+mod clickhouse;
 mod collector;
 mod decode;
 mod error;
@@ -16,6 +17,7 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
+pub use clickhouse::ClickHouseSettings;
 pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
