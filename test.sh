@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS=(bird2 gobgpd frr exabgp openbgpd stayrtr pmacct bgpdump iproute2 curl)
+PKGS+=(clickhouse-server chromium)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

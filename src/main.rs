@@ -60,6 +60,24 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// The ClickHouse flow archive (`collector: clickhouse:` in the YAML file).
+    Clickhouse {
+        #[command(subcommand)]
+        command: ClickhouseCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClickhouseCommand {
+    /// Create the archive's database and table (safe to run again).
+    Init {
+        /// The exchange's YAML file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print the SQL instead of running it.
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -267,6 +285,30 @@ fn main() -> anyhow::Result<()> {
                 let shutdown = shutdown_on_signals();
                 fox_looking_glass::run(cfg, shutdown).await
             })?;
+            Ok(())
+        }
+        Command::Clickhouse {
+            command: ClickhouseCommand::Init { config, print },
+        } => {
+            let cfg = load_config(&config);
+            let Some(ch) = cfg.collector.clickhouse else {
+                anyhow::bail!(
+                    "{} has no `collector: clickhouse:` section",
+                    config.display()
+                );
+            };
+            use fox_collector::archive;
+            if print {
+                println!(
+                    "{};\n{};",
+                    archive::create_database_sql(&ch),
+                    archive::create_table_sql(&ch)
+                );
+                return Ok(());
+            }
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(archive::init(&ch))?;
+            println!("{}.{} ready at {}", ch.database, ch.table, ch.url);
             Ok(())
         }
     }

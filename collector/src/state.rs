@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::archive::{Archive, FlowRow};
 use crate::fabric::{Hygiene, MemberMap, SampleContext, Traffic};
 use crate::sflow::{self, Datagram, DecodeError, Sample, SequenceTracker};
 
@@ -38,6 +39,8 @@ pub struct FabricState {
     pub sequences: SequenceTracker,
     /// Decoder counters.
     pub stats: Stats,
+    /// Flow archive queue (ClickHouse), if configured.
+    pub archive: Option<Archive>,
 }
 
 impl FabricState {
@@ -49,6 +52,7 @@ impl FabricState {
             hygiene: Hygiene::new(),
             sequences: SequenceTracker::new(),
             stats: Stats::default(),
+            archive: None,
         }
     }
 
@@ -87,6 +91,18 @@ impl FabricState {
                     };
                     self.traffic
                         .add_sample(&self.map, &frame, h.frame_length, f.sampling_rate);
+                    if let Some(a) = &self.archive {
+                        a.push(FlowRow::new(
+                            &self.map,
+                            now,
+                            d.agent,
+                            f.input.if_index().unwrap_or(0),
+                            f.output.if_index().unwrap_or(0),
+                            &frame,
+                            h.frame_length,
+                            f.sampling_rate,
+                        ));
+                    }
                     let cx = SampleContext {
                         agent: d.agent,
                         input: f.input.if_index(),

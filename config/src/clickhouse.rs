@@ -73,7 +73,10 @@ pub(crate) fn decode_clickhouse(cx: &mut Ctx, node: &Node) -> Option<ClickHouseS
         let u = cx.string(n, "url")?;
         let host = u.strip_prefix("http://").unwrap_or_default();
         if host.is_empty() || host.starts_with('/') {
-            cx.err(n.loc, format!("`url`: `{u}` must be an http://host[:port] URL"));
+            cx.err(
+                n.loc,
+                format!("`url`: `{u}` must be an http://host[:port] URL"),
+            );
             return None;
         }
         Some(u.trim_end_matches('/').to_owned())
@@ -85,9 +88,9 @@ pub(crate) fn decode_clickhouse(cx: &mut Ctx, node: &Node) -> Option<ClickHouseS
     let table = f
         .get("table")
         .map_or(Some(d.table), |n| identifier(cx, n, "table"));
-    let batch_size = f
-        .get("batch_size")
-        .map_or(Some(d.batch_size), |n| cx.int(n, "batch_size", 1, 1_000_000));
+    let batch_size = f.get("batch_size").map_or(Some(d.batch_size), |n| {
+        cx.int(n, "batch_size", 1, 1_000_000)
+    });
     let batch_interval = match f.get("batch_interval") {
         None => Some(d.batch_interval),
         Some(n) => cx.duration(n, "batch_interval").and_then(|v| {
@@ -101,11 +104,9 @@ pub(crate) fn decode_clickhouse(cx: &mut Ctx, node: &Node) -> Option<ClickHouseS
     let queue = f
         .get("queue")
         .map_or(Some(d.queue), |n| cx.int(n, "queue", 1, 100_000_000));
-    let retention_days = f
-        .get("retention_days")
-        .map_or(Some(d.retention_days), |n| {
-            cx.int(n, "retention_days", 1, 36_500)
-        });
+    let retention_days = f.get("retention_days").map_or(Some(d.retention_days), |n| {
+        cx.int(n, "retention_days", 1, 36_500)
+    });
     let s = ClickHouseSettings {
         url: url?,
         database: database?,

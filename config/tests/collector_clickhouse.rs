@@ -41,20 +41,35 @@ fn settings_and_defaults_are_read() {
 #[test]
 fn errors_name_the_line() {
     let text = with_collector("collector:\n  clickhouse: { url: \"https://x\" }  # HERE\n");
-    only_error(&text, line_of(&text, "# HERE"), "must be an http://host[:port] URL");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "must be an http://host[:port] URL",
+    );
     let text = with_collector(
         "collector:\n  clickhouse: { url: \"http://x\", table: \"a;drop\" }  # HERE\n",
     );
-    only_error(&text, line_of(&text, "# HERE"), "must be letters, digits and `_`");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "must be letters, digits and `_`",
+    );
     let text = with_collector(
         "collector:\n  clickhouse: { url: \"http://x\", batch_size: 10, queue: 5 }  # HERE\n",
     );
-    only_error(&text, line_of(&text, "# HERE"), "must be at least `batch_size`");
-    let text =
-        with_collector("collector:\n  clickhouse: { url: \"http://x\", ttl: 3 }  # HERE\n");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "must be at least `batch_size`",
+    );
+    let text = with_collector("collector:\n  clickhouse: { url: \"http://x\", ttl: 3 }  # HERE\n");
     only_error(&text, line_of(&text, "# HERE"), "ttl");
     let text = with_collector(
         "collector:\n  clickhouse: { url: \"http://x\", retention_days: 0 }  # HERE\n",
     );
-    only_error(&text, line_of(&text, "# HERE"), "must be between 1 and 36500");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "must be between 1 and 36500",
+    );
 }
