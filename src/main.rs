@@ -60,11 +60,41 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// The monthly service report from the history store (HTML, JSON or CSV).
+    Report(ReportArgs),
     /// The ClickHouse flow archive (`collector: clickhouse:` in the YAML file).
     Clickhouse {
         #[command(subcommand)]
         command: ClickhouseCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The month, YYYY-MM (in the time zone).
+    #[arg(long)]
+    month: String,
+    /// Only this site.
+    #[arg(long)]
+    site: Option<String>,
+    /// Only this member (name or ASN).
+    #[arg(long)]
+    member: Option<String>,
+    /// html, json or csv.
+    #[arg(long, default_value = "html")]
+    format: fox_report::cli::Format,
+    /// The exchange's YAML file.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// The history store (default: <data_dir>/history.sqlite).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// IANA time zone the month is cut in.
+    #[arg(long, default_value = fox_report::cli::DEFAULT_TIME_ZONE)]
+    time_zone: String,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -285,6 +315,27 @@ fn main() -> anyhow::Result<()> {
                 let shutdown = shutdown_on_signals();
                 fox_looking_glass::run(cfg, shutdown).await
             })?;
+            Ok(())
+        }
+        Command::Report(a) => {
+            let cfg = load_config(&a.config);
+            let req = fox_report::cli::Request {
+                month: a.month,
+                time_zone: a.time_zone,
+                site: a.site,
+                member: a.member,
+                format: a.format,
+                store: a.store,
+            };
+            let text = fox_report::cli::run(&cfg, &req)?;
+            match a.output {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+                None => {
+                    use std::io::Write;
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                }
+            }
             Ok(())
         }
         Command::Clickhouse {

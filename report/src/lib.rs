@@ -7,6 +7,7 @@
 
 mod avail;
 mod build;
+pub mod cli;
 mod csv;
 mod figures;
 mod html;
@@ -42,4 +43,7 @@ pub enum ReportError {
     /// A chart could not be drawn.
     #[error("chart: {0}")]
     Chart(String),
+    /// The report could not be encoded.
+    #[error("encoding: {0}")]
+    Encode(String),
 }

@@ -262,3 +262,110 @@ fn synthetic_month_figures_equal_hand_computed_values() {
     let html = fox_report::to_html(&r).expect("html");
     assert!(html.contains("<svg") && html.contains("fabric link hc-tn down"));
 }
+
+/// Pixels of `png` whose channels differ by 60 or more (the charts' line colours; the
+/// tables are black on white), counted in rows `rows`.
+fn coloured_pixels(png_bytes: &[u8], rows: std::ops::Range<u32>) -> (u64, u32, u32) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().expect("PNG header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("PNG frame");
+    let channels = info.color_type.samples();
+    assert!(
+        channels >= 3,
+        "colour PNG expected, got {:?}",
+        info.color_type
+    );
+    let mut n = 0;
+    for y in rows.start..rows.end.min(info.height) {
+        for x in 0..info.width {
+            let i = (y as usize * info.line_size) + x as usize * channels;
+            let px = &buf[i..i + 3];
+            let (lo, hi) = (
+                px.iter().min().copied().unwrap_or(0),
+                px.iter().max().copied().unwrap_or(0),
+            );
+            if hi - lo >= 60 {
+                n += 1;
+            }
+        }
+    }
+    (n, info.width, info.height)
+}
+
+/// Screenshots `html` in headless Chromium (bounded to 60 s); `None` if Chromium is absent.
+fn screenshot(dir: &std::path::Path, name: &str, html: &str) -> Option<Vec<u8>> {
+    let bin = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())?;
+    let page = dir.join(format!("{name}.html"));
+    let shot = dir.join(format!("{name}.png"));
+    std::fs::write(&page, html).expect("write page");
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.join(format!("{name}-profile")).display()
+        ))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1000,1100")
+        .arg(format!("file://{}", page.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Some(std::fs::read(&shot).expect("screenshot written"))
+}
+
+#[test]
+fn html_report_renders_charts_in_headless_chromium() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = HistoryStore::open(&dir.path().join("history.sqlite")).expect("open");
+    let p = Period::parse("2026-10", "Asia/Taipei").expect("period");
+    write_month(&mut store, &p);
+    let html = fox_report::to_html(&report(&store, &p, None)).expect("html");
+    let Some(png_bytes) = screenshot(dir.path(), "report", &html) else {
+        eprintln!("SKIPPED: chromium is not installed (apt-get install -y chromium)");
+        return;
+    };
+    if let Ok(keep) = std::env::var("FOX_REPORT_SCREENSHOT") {
+        let _ = std::fs::write(keep, &png_bytes);
+    }
+    // The two charts come first, below the title: about rows 90 to 760.
+    let (charts, w, h) = coloured_pixels(&png_bytes, 60..780);
+    assert_eq!((w, h), (1000, 1100));
+    assert!(
+        charts > 2_000,
+        "only {charts} coloured pixels in the chart area"
+    );
+    let (tables, _, _) = coloured_pixels(&png_bytes, 800..1100);
+    assert!(
+        tables < charts / 20,
+        "{tables} coloured pixels below the charts"
+    );
+    // Control: the same page without its charts has no coloured pixels there.
+    let start = html.find("<div id=\"charts\">").expect("charts div");
+    let end =
+        start + html[start..].find("</div></div>").expect("charts end") + "</div></div>".len();
+    let bare = format!("{}{}", &html[..start], &html[end..]);
+    let png_bare = screenshot(dir.path(), "bare", &bare).expect("chromium");
+    let (none, _, _) = coloured_pixels(&png_bare, 60..780);
+    assert!(none < 50, "{none} coloured pixels without charts");
+}
