@@ -6,6 +6,7 @@
 //! - `GET /api/v1/hygiene`: violations per member MAC and rule, with the last offence
 //! - `GET /api/v1/status`: decoder and loss counters
 //! - `GET /api/v1/probes`: STAMP probes with RTT, loss, availability and SLA met/missed
+//! - `GET /api/v1/history`: the history store writer: enabled, file, batches, errors, last error
 //! - `GET /metrics`: Prometheus text format
 
 use axum::extract::{Path, State};
@@ -31,6 +32,7 @@ pub fn router(collector: Collector) -> Router {
         .route("/api/v1/hygiene", get(hygiene))
         .route("/api/v1/status", get(status))
         .route("/api/v1/probes", get(probes))
+        .route("/api/v1/history", get(history))
         .route("/metrics", get(metrics))
         .with_state(collector)
 }
@@ -227,6 +229,22 @@ async fn status(State(c): State<Collector>) -> Json<Value> {
         "members": st.map.members().len(),
         "macs": st.map.mac_count(),
     }))
+}
+
+async fn history(State(c): State<Collector>) -> Json<Value> {
+    Json(match c.history() {
+        None => json!({ "enabled": false }),
+        Some((h, path)) => {
+            let st = h.status();
+            json!({
+                "enabled": true,
+                "path": path.display().to_string(),
+                "batches": st.batches,
+                "errors": st.errors,
+                "last_error": st.last_error,
+            })
+        }
+    })
 }
 
 async fn probes(State(c): State<Collector>) -> Json<Value> {

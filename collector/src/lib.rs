@@ -7,6 +7,7 @@ pub mod alert;
 pub mod api;
 pub mod archive;
 pub mod fabric;
+pub mod history;
 pub mod metrics;
 pub mod probe;
 pub mod server;

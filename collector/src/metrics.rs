@@ -61,6 +61,11 @@ fn catch_up(c: &IntCounter, total: u64) {
 }
 
 impl Metrics {
+    /// The registry (other parts of the collector register their families in it).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Registers every family in a fresh registry.
     pub fn new() -> prometheus::Result<Self> {
         let r = Registry::new();

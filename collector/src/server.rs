@@ -44,6 +44,7 @@ struct Inner {
     sla: Mutex<fox_config::SlaSettings>,
     alerts: Mutex<Option<Arc<AlertEngine>>>,
     archive: Mutex<Option<ArchiveMetrics>>,
+    history: Mutex<Option<(fox_history::HistoryHandle, std::path::PathBuf)>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -78,6 +79,7 @@ impl Collector {
                 sla: Mutex::new(fox_config::SlaSettings::default()),
                 alerts: Mutex::new(None),
                 archive: Mutex::new(None),
+                history: Mutex::new(None),
             }),
         }
     }
@@ -103,6 +105,9 @@ impl Collector {
             .as_ref()
             .map(|m| m.probe_histogram(&settings.name));
         let p = Arc::new(Probe::new(settings, hist));
+        if let Some((h, _)) = self.history() {
+            p.set_history(h);
+        }
         self.lock_probes().push(p.clone());
         p
     }
@@ -139,6 +144,26 @@ impl Collector {
     pub fn alerts(&self) -> Option<Arc<AlertEngine>> {
         self.inner
             .alerts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The metrics registry, if metrics could be set up.
+    pub fn registry(&self) -> Option<&prometheus::Registry> {
+        self.inner.metrics.as_ref().map(|m| m.registry())
+    }
+
+    /// Sets the history store handle (and its file, for the status page); probes added and
+    /// alert engines set after this record into it.
+    pub fn set_history(&self, handle: fox_history::HistoryHandle, path: std::path::PathBuf) {
+        *self.inner.history.lock().unwrap_or_else(|p| p.into_inner()) = Some((handle, path));
+    }
+
+    /// The history store handle and file, if history is enabled.
+    pub fn history(&self) -> Option<(fox_history::HistoryHandle, std::path::PathBuf)> {
+        self.inner
+            .history
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -314,6 +339,9 @@ pub async fn serve(
         settings.sla.clone(),
         &settings.alerts,
     ));
+    if let Some((h, _)) = collector.history() {
+        engine.set_history(h);
+    }
     collector.set_alerts(engine.clone());
     {
         let engine = engine.clone();
@@ -377,5 +405,22 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<Option<String>>) -> anyh
             "fabric collector starting"
         );
     }
-    serve(collector, &cfg.collector, shutdown).await
+    let writer = crate::history::start(&collector, &cfg.history);
+    let feed = collector.history().map(|(h, _)| {
+        tokio::spawn(crate::history::run_feed(
+            collector.clone(),
+            crate::history::Feed::new(&collector, h),
+            cfg.history.batch_interval,
+            shutdown.clone(),
+        ))
+    });
+    let result = serve(collector, &cfg.collector, shutdown).await;
+    if let Some(f) = feed {
+        let _ = f.await;
+    }
+    if let Some(w) = writer {
+        // Writes what is pending (on a blocking thread: it may wait for the disk).
+        let _ = tokio::task::spawn_blocking(move || w.shutdown()).await;
+    }
+    result
 }

@@ -30,6 +30,7 @@ const TOP_KEYS: &[&str] = &[
     "members",
     "collector",
     "looking_glass",
+    "history",
 ];
 
 /// Decodes and checks the whole file; `None` if anything was wrong (see `cx.errors`).
@@ -84,6 +85,13 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
             route_servers.as_deref().unwrap_or_default(),
         )
     });
+    let data_dir = exchange
+        .as_ref()
+        .map_or_else(|| PathBuf::from("./data"), |e| e.data_dir.clone());
+    let history = match f.get("history") {
+        Some(n) => crate::history::decode_history(cx, n, &data_dir),
+        None => Some(crate::history::HistorySettings::defaults(&data_dir)),
+    };
     if !cx.errors.is_empty() {
         return None;
     }
@@ -100,6 +108,7 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         collector: collector?,
         looking_glass,
         source,
+        history: history?,
     })
 }
 

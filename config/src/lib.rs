@@ -8,6 +8,7 @@ mod clickhouse;
 mod collector;
 mod decode;
 mod error;
+mod history;
 mod looking_glass;
 mod members;
 mod model;
@@ -21,6 +22,7 @@ pub use clickhouse::ClickHouseSettings;
 pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
 pub use decode::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use history::{check_time_zone, HistorySettings};
 pub use looking_glass::{LgSource, LookingGlass, RateLimit};
 pub use model::{
     Blackhole, Config, Connection, Exchange, IrrSources, MacAddr, MaxPrefix, Member, Neighbor,

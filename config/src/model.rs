@@ -37,6 +37,8 @@ pub struct Config {
     pub looking_glass: Option<crate::looking_glass::LookingGlass>,
     /// The file this configuration was read from.
     pub source: PathBuf,
+    /// The history store (defaults when `history:` is absent).
+    pub history: crate::history::HistorySettings,
 }
 
 /// Name and local storage of the exchange.

@@ -260,11 +260,23 @@ pub async fn run_with_reload(
     tokio::spawn(rib.run(rib_tx.clone(), rib_rx));
     let _rpki = start_rpki(&config, &metrics, rib_tx.clone())?;
 
+    let history = crate::history::start(&config.history, &metrics);
+    let rs_name: Arc<str> = Arc::from(rs.name.as_str());
+    let snapshots = history.as_ref().map(|w| {
+        tokio::spawn(crate::history::run_prefix_snapshots(
+            rib_tx.clone(),
+            w.handle(),
+            rs_name.clone(),
+            crate::history::PREFIX_SNAPSHOT_EVERY,
+            shutdown.clone(),
+        ))
+    });
     let env = PeerEnv {
         rib: rib_tx.clone(),
         metrics: metrics.clone(),
         export: Arc::new(export),
         shutdown: shutdown.clone(),
+        history: history.as_ref().map(|w| (w.handle(), rs_name.clone())),
     };
     let by_addr: PeerMap = Arc::default();
     let api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>> = Arc::default();
@@ -314,5 +326,12 @@ pub async fn run_with_reload(
     server.await.context("admin API")?;
     // Give the sessions a moment to send their Cease.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Some(s) = snapshots {
+        let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+    }
+    if let Some(w) = history {
+        // Writes what is pending, session-down events included.
+        let _ = tokio::task::spawn_blocking(move || w.shutdown()).await;
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@ pub mod deliver;
 pub mod http;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use fox_config::{AlertTargets, SlaSettings};
@@ -70,6 +70,7 @@ pub struct AlertEngine {
     sla: SlaSettings,
     active: Mutex<HashMap<(String, AlertKind), Alert>>,
     notifier: Notifier,
+    history: OnceLock<fox_history::HistoryHandle>,
 }
 
 impl AlertEngine {
@@ -79,12 +80,18 @@ impl AlertEngine {
             sla,
             active: Mutex::new(HashMap::new()),
             notifier,
+            history: OnceLock::new(),
         }
     }
 
     /// An engine delivering to `targets` with the default retry policy (needs a runtime).
     pub fn from_config(sla: SlaSettings, targets: &AlertTargets) -> Self {
         Self::new(sla, Notifier::spawn(targets, RetryPolicy::default()))
+    }
+
+    /// Records every later raise and resolve in the history store too (set once).
+    pub fn set_history(&self, handle: fox_history::HistoryHandle) {
+        let _ = self.history.set(handle);
     }
 
     /// Alerts firing now.
@@ -179,6 +186,47 @@ impl AlertEngine {
                 "alert"
             );
             self.notifier.send(&alert);
+            if let Some(h) = self.history.get() {
+                record(h, &alert);
+            }
         }
+    }
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The history id of an alert: stable from raise to resolve.
+pub fn history_id(alert: &Alert) -> String {
+    format!(
+        "{}/{}/{}",
+        alert.kind.name(),
+        alert.probe,
+        unix(alert.starts_at)
+    )
+}
+
+/// Records a raise or a resolve of `alert` in the history store.
+fn record(h: &fox_history::HistoryHandle, alert: &Alert) {
+    let id = history_id(alert);
+    match alert.ends_at {
+        None => {
+            let severity = match alert.kind {
+                AlertKind::ProbeDown => "critical",
+                AlertKind::RttHigh | AlertKind::LossHigh => "warning",
+            };
+            let event = fox_history::AlertEvent {
+                id,
+                raised: unix(alert.starts_at),
+                resolved: None,
+                severity: severity.to_owned(),
+                cause: format!("{} on probe {}", alert.kind.name(), alert.probe),
+                symptoms: alert.summary.clone(),
+            };
+            h.record(|b| b.alert_raised(event));
+        }
+        Some(end) => h.record(|b| b.alert_resolved(&id, unix(end))),
     }
 }

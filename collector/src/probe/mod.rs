@@ -8,7 +8,7 @@ pub mod stamp;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use fox_config::{ProbeSettings, SlaSettings};
 use prometheus::Histogram;
@@ -126,6 +126,7 @@ pub struct Probe {
     pub settings: ProbeSettings,
     state: Mutex<ProbeState>,
     rtt_histogram: Option<Histogram>,
+    history: OnceLock<fox_history::HistoryHandle>,
 }
 
 /// Availability in one window.
@@ -148,6 +149,7 @@ impl Probe {
             settings,
             state: Mutex::new(ProbeState::default()),
             rtt_histogram,
+            history: OnceLock::new(),
         }
     }
 
@@ -162,6 +164,25 @@ impl Probe {
             h.observe(rtt);
         }
         self.state().reply(rtt, now);
+        if let Some(h) = self.history.get() {
+            let us = (rtt * 1e6).round().clamp(0.0, f64::from(u32::MAX)) as u32;
+            let ts = i64::try_from(now).unwrap_or(i64::MAX);
+            h.record(|b| b.add_probe_result(&self.name, ts, Some(us)));
+        }
+    }
+
+    /// Records a lost test packet.
+    pub fn loss(&self, now: u64) {
+        self.state().loss(now);
+        if let Some(h) = self.history.get() {
+            let ts = i64::try_from(now).unwrap_or(i64::MAX);
+            h.record(|b| b.add_probe_result(&self.name, ts, None));
+        }
+    }
+
+    /// Records every later result in the history store too (set once).
+    pub fn set_history(&self, handle: fox_history::HistoryHandle) {
+        let _ = self.history.set(handle);
     }
 
     /// Availability in each of `WINDOWS` at unix time `now`.

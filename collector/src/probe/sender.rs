@@ -39,14 +39,14 @@ fn expire(probe: &Probe, pending: &mut BTreeMap<u32, Instant>, timeout: Duration
     let t = unix_now();
     for s in expired {
         pending.remove(&s);
-        probe.state().loss(t);
+        probe.loss(t);
     }
     while pending.len() > MAX_PENDING {
         let Some((&s, _)) = pending.iter().next() else {
             break;
         };
         pending.remove(&s);
-        probe.state().loss(t);
+        probe.loss(t);
     }
 }
 
@@ -88,7 +88,7 @@ pub async fn run_probe(
                 let Some(s) = &sock else {
                     // Could not even open a socket: the packet that was due counts as lost.
                     probe.state().sent += 1;
-                    probe.state().loss(unix_now());
+                    probe.loss(unix_now());
                     continue;
                 };
                 let pkt = SenderPacket { sequence: seq, timestamp: NtpTime::now(), error_estimate: ERROR_ESTIMATE };
@@ -118,7 +118,7 @@ pub async fn run_probe(
                 match pending.remove(&r.sender_sequence) {
                     Some(sent) if sent.elapsed() <= timeout => probe.reply(r.rtt(t4), unix_now()),
                     Some(_) => {
-                        probe.state().loss(unix_now());
+                        probe.loss(unix_now());
                         probe.state().late += 1;
                     }
                     None => probe.state().late += 1,

@@ -48,6 +48,8 @@ pub enum Query {
     },
     /// Every path of every member, for an MRT dump.
     Dump,
+    /// Filtered paths per neighbour and filter reason code (a full table walk).
+    ReasonCounts,
 }
 
 /// Narrowing of a route listing.
@@ -69,6 +71,8 @@ pub enum Answer {
     /// Every path (not JSON: the API writes it as MRT).
     #[serde(skip)]
     Dump(Vec<super::mrt::DumpPath>),
+    /// Filtered paths per neighbour and reason code (a path with two reasons counts in both).
+    ReasonCounts(std::collections::BTreeMap<PeerId, std::collections::BTreeMap<u32, usize>>),
 }
 
 /// Route counts of one neighbour.
@@ -295,6 +299,7 @@ impl Rib {
                 limit,
             } => Answer::Lookup(self.lookup(&prefix, mode, limit)),
             Query::Dump => Answer::Dump(self.dump()),
+            Query::ReasonCounts => Answer::ReasonCounts(self.reason_counts()),
         }
     }
 
@@ -313,6 +318,21 @@ impl Rib {
                 })
             })
             .collect()
+    }
+
+    fn reason_counts(
+        &self,
+    ) -> std::collections::BTreeMap<PeerId, std::collections::BTreeMap<u32, usize>> {
+        let mut out: std::collections::BTreeMap<PeerId, std::collections::BTreeMap<u32, usize>> =
+            Default::default();
+        for (_, paths) in self.table.iter() {
+            for p in paths.iter() {
+                for r in p.verdict.reasons.iter() {
+                    *out.entry(p.peer).or_default().entry(r.code()).or_default() += 1;
+                }
+            }
+        }
+        out
     }
 
     fn summary(&self) -> Summary {

@@ -56,6 +56,8 @@ pub struct PeerEnv {
     pub metrics: Arc<Metrics>,
     pub export: Arc<ExportConfig>,
     pub shutdown: watch::Receiver<Option<String>>,
+    /// The history store and this route server's name, for session events.
+    pub history: Option<(fox_history::HistoryHandle, Arc<str>)>,
 }
 
 /// Handle to a running peer task.
@@ -335,8 +337,10 @@ async fn run_peer(
                     for (_, c) in conns.drain() {
                         if let Some(cancel) = c.cancel { let _ = cancel.send(()); }
                     }
+                    crate::history::session_event(&env, &cfg, true, "established");
                     let err = established::run(&cfg, &env, &status, neg, rd, wr, &mut incoming, &mut shutdown).await;
                     tracing::info!(peer = %cfg.address, asn = cfg.asn, reason = %err, "session down");
+                    crate::history::session_event(&env, &cfg, false, &err.to_string());
                     if let Ok(mut s) = status.lock() { s.last_error = Some(err.to_string()); }
                     set_state(&status, &env.metrics, State::Active);
                     if let SessionError::Sent(n) = &err {

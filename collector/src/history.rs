@@ -1,0 +1,153 @@
+//! Feeding the history store: every `batch_interval` the growth of the member counters and
+//! of the matrix since the last tick goes into the writer's batch (per minute and per 5-minute
+//! slot); probes add their results and the alert engine its raises and resolves as they happen.
+//! The store is written by its own thread, so a slow or broken disk never stalls sFlow.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use fox_config::HistorySettings;
+use fox_history::{HistoryHandle, HistoryMetrics, HistoryWriter, Retention, WriterOptions};
+use tokio::sync::watch;
+
+use crate::fabric::{Afi, ByAfi, MemberId, MemberTraffic};
+use crate::server::Collector;
+
+/// Writer options from the `history:` section.
+pub fn writer_options(settings: &HistorySettings) -> WriterOptions {
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let mut o = WriterOptions::new(settings.path.clone());
+    o.batch_interval = settings.batch_interval;
+    o.retention = Retention {
+        minutes: secs(settings.retention_minutes),
+        hours: secs(settings.retention_hours),
+        lag: secs(settings.batch_interval).saturating_mul(2).max(120),
+    };
+    o
+}
+
+/// Starts the writer for `collector` when history is enabled; `None` when disabled or the
+/// thread cannot start (logged). An unwritable store is reported by the writer itself.
+pub fn start(collector: &Collector, settings: &HistorySettings) -> Option<HistoryWriter> {
+    if !settings.enabled {
+        tracing::info!("history store disabled");
+        return None;
+    }
+    let metrics = match collector.registry() {
+        Some(r) => HistoryMetrics::register(r),
+        None => HistoryMetrics::unregistered(),
+    };
+    let metrics = match metrics {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "history metrics");
+            return None;
+        }
+    };
+    match HistoryWriter::start(writer_options(settings), metrics) {
+        Ok(w) => {
+            tracing::info!(path = %settings.path.display(), interval_s = settings.batch_interval.as_secs(), "history store writer started");
+            collector.set_history(w.handle(), settings.path.clone());
+            Some(w)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the history writer thread");
+            None
+        }
+    }
+}
+
+/// The counters at the last tick, to turn totals since start into deltas.
+pub struct Feed {
+    handle: HistoryHandle,
+    members: Vec<MemberTraffic>,
+    matrix: HashMap<(MemberId, MemberId), ByAfi>,
+}
+
+fn sub(a: ByAfi, b: ByAfi, afi: Afi) -> (u64, u64) {
+    let (x, y) = (a.get(afi), b.get(afi));
+    (
+        x.bytes.saturating_sub(y.bytes),
+        x.packets.saturating_sub(y.packets),
+    )
+}
+
+impl Feed {
+    /// A feed starting from the counters of `collector` now.
+    pub fn new(collector: &Collector, handle: HistoryHandle) -> Self {
+        let st = collector.state();
+        Feed {
+            handle,
+            members: st.traffic.members.clone(),
+            matrix: st.traffic.matrix.clone(),
+        }
+    }
+
+    /// Adds what the counters grew by since the last tick, as traffic of the second before
+    /// unix time `now`.
+    pub fn tick(&mut self, collector: &Collector, now: i64) {
+        let ts = now - 1;
+        let (asns, members, matrix) = {
+            let st = collector.state();
+            let asns: Vec<u32> = st.map.members().iter().map(|m| m.asn).collect();
+            (asns, st.traffic.members.clone(), st.traffic.matrix.clone())
+        };
+        self.handle.record(|b| {
+            for (i, m) in members.iter().enumerate() {
+                let (Some(&asn), old) = (
+                    asns.get(i),
+                    self.members.get(i).copied().unwrap_or_default(),
+                ) else {
+                    continue;
+                };
+                for (afi, ipv) in [(Afi::Ipv4, 4u8), (Afi::Ipv6, 6u8)] {
+                    let (bi, pi) = sub(m.in_, old.in_, afi);
+                    let (bo, po) = sub(m.out, old.out, afi);
+                    b.add_traffic(asn, ipv, ts, bi, bo, pi, po);
+                }
+            }
+            for (&(s, d), v) in &matrix {
+                let (Some(&src), Some(&dst)) = (asns.get(s), asns.get(d)) else {
+                    continue;
+                };
+                let old = self.matrix.get(&(s, d)).copied().unwrap_or_default();
+                let (t, o) = (v.total(), old.total());
+                b.add_pair(
+                    src,
+                    dst,
+                    ts,
+                    t.bytes.saturating_sub(o.bytes),
+                    t.packets.saturating_sub(o.packets),
+                );
+            }
+        });
+        self.members = members;
+        self.matrix = matrix;
+    }
+}
+
+/// Ticks `feed` at every multiple of `interval` (so minutes are not split) until shutdown.
+pub async fn run_feed(
+    collector: Collector,
+    mut feed: Feed,
+    interval: Duration,
+    mut shutdown: watch::Receiver<Option<String>>,
+) {
+    let step = interval.as_millis().max(1000);
+    loop {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let wait = step - now_ms % step;
+        let sleep = Duration::from_millis(u64::try_from(wait).unwrap_or(1000));
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {
+                feed.tick(&collector, fox_history::unix_now());
+            }
+            _ = shutdown.changed() => {
+                feed.tick(&collector, fox_history::unix_now());
+                return;
+            }
+        }
+    }
+}
