@@ -86,12 +86,12 @@ struct ReportArgs {
     /// The exchange's YAML file.
     #[arg(long, short)]
     config: PathBuf,
-    /// The history store (default: <data_dir>/history.sqlite).
+    /// The history store (default: `history.path` of the YAML file).
     #[arg(long)]
     store: Option<PathBuf>,
-    /// IANA time zone the month is cut in.
-    #[arg(long, default_value = fox_report::cli::DEFAULT_TIME_ZONE)]
-    time_zone: String,
+    /// IANA time zone the month is cut in (default: `history.time_zone`, Asia/Taipei).
+    #[arg(long)]
+    time_zone: Option<String>,
     /// Write here instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,

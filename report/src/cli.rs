@@ -7,11 +7,6 @@ use fox_history::HistoryStore;
 use crate::model::Targets;
 use crate::{build, to_csv, to_html, Layout, Options, Period, ReportError};
 
-/// Default time zone of the report.
-pub const DEFAULT_TIME_ZONE: &str = "Asia/Taipei";
-/// The store's file name under the exchange's data directory.
-pub const STORE_FILE: &str = "history.sqlite";
-
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -40,24 +35,21 @@ impl std::str::FromStr for Format {
 pub struct Request {
     /// `YYYY-MM`.
     pub month: String,
-    /// IANA time zone.
-    pub time_zone: String,
+    /// IANA time zone (default `history.time_zone` of the YAML file).
+    pub time_zone: Option<String>,
     /// Only this site.
     pub site: Option<String>,
     /// Only this member.
     pub member: Option<String>,
     /// Output format.
     pub format: Format,
-    /// Store file (default `<data_dir>/history.sqlite`).
+    /// Store file (default `history.path` of the YAML file).
     pub store: Option<PathBuf>,
 }
 
-/// The store file for `cfg` unless `explicit` is given.
+/// The store file for `cfg` (`history.path`) unless `explicit` is given.
 pub fn store_path(cfg: &fox_config::Config, explicit: Option<&Path>) -> PathBuf {
-    explicit.map_or_else(
-        || Path::new(&cfg.exchange.data_dir).join(STORE_FILE),
-        Path::to_path_buf,
-    )
+    explicit.map_or_else(|| cfg.history.path.clone(), Path::to_path_buf)
 }
 
 /// Targets from the collector's SLA settings (the 99.9 % floor is fixed).
@@ -72,7 +64,8 @@ pub fn targets(cfg: &fox_config::Config) -> Targets {
 
 /// Makes the report text for `req` over the exchange in `cfg`.
 pub fn run(cfg: &fox_config::Config, req: &Request) -> Result<String, ReportError> {
-    let period = Period::parse(&req.month, &req.time_zone)?;
+    let tz = req.time_zone.as_deref().unwrap_or(&cfg.history.time_zone);
+    let period = Period::parse(&req.month, tz)?;
     let store = HistoryStore::open_read_only(&store_path(cfg, req.store.as_deref()))?;
     let opts = Options {
         period,
