@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 PKGS=(bird2 gobgpd frr exabgp openbgpd stayrtr pmacct bgpdump iproute2 curl)
 PKGS+=(chromium chromium-driver)
 PKGS+=(jq prometheus) # lab/netns.sh; the dashboards test (tests/e2e/scenario_dashboards.rs)
+PKGS+=(clickhouse-server) # the flow archive test (collector/tests/clickhouse_archive.rs)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -66,6 +66,13 @@ enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// The monthly service report from the history store (HTML, JSON or CSV).
+    Report(ReportArgs),
+    /// The ClickHouse flow archive (`collector: clickhouse:` in the YAML file).
+    Clickhouse {
+        #[command(subcommand)]
+        command: ClickhouseCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,6 +89,47 @@ enum LabCommand {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The month, YYYY-MM (in the time zone).
+    #[arg(long)]
+    month: String,
+    /// Only this site.
+    #[arg(long)]
+    site: Option<String>,
+    /// Only this member (name or ASN).
+    #[arg(long)]
+    member: Option<String>,
+    /// html, json or csv.
+    #[arg(long, default_value = "html")]
+    format: fox_report::cli::Format,
+    /// The exchange's YAML file.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// The history store (default: `history.path` of the YAML file).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// IANA time zone the month is cut in (default: `history.time_zone`, Asia/Taipei).
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ClickhouseCommand {
+    /// Create the archive's database and table (safe to run again).
+    Init {
+        /// The exchange's YAML file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Print the SQL instead of running it.
+        #[arg(long)]
+        print: bool,
     },
 }
 
@@ -306,6 +354,51 @@ fn main() -> anyhow::Result<()> {
                 let shutdown = shutdown_on_signals();
                 fox_looking_glass::run(cfg, shutdown).await
             })?;
+            Ok(())
+        }
+        Command::Report(a) => {
+            let cfg = load_config(&a.config);
+            let req = fox_report::cli::Request {
+                month: a.month,
+                time_zone: a.time_zone,
+                site: a.site,
+                member: a.member,
+                format: a.format,
+                store: a.store,
+            };
+            let text = fox_report::cli::run(&cfg, &req)?;
+            match a.output {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+                None => {
+                    use std::io::Write;
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                }
+            }
+            Ok(())
+        }
+        Command::Clickhouse {
+            command: ClickhouseCommand::Init { config, print },
+        } => {
+            let cfg = load_config(&config);
+            let Some(ch) = cfg.collector.clickhouse else {
+                anyhow::bail!(
+                    "{} has no `collector: clickhouse:` section",
+                    config.display()
+                );
+            };
+            use fox_collector::archive;
+            if print {
+                println!(
+                    "{};\n{};",
+                    archive::create_database_sql(&ch),
+                    archive::create_table_sql(&ch)
+                );
+                return Ok(());
+            }
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(archive::init(&ch))?;
+            println!("{}.{} ready at {}", ch.database, ch.table, ch.url);
             Ok(())
         }
     }

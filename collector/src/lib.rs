@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod api;
+pub mod archive;
 pub mod baseline;
 pub mod fabric;
 pub mod history;

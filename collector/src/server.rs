@@ -13,6 +13,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use crate::alert::AlertEngine;
+use crate::archive::{Archive, ArchiveMetrics};
 use crate::fabric::MemberMap;
 use crate::metrics::Metrics;
 use crate::probe::Probe;
@@ -43,6 +44,7 @@ struct Inner {
     sla: Mutex<fox_config::SlaSettings>,
     alerts: Mutex<Option<Arc<AlertEngine>>>,
     interfaces: Mutex<Arc<crate::ifstats::Interfaces>>,
+    archive: Mutex<Option<ArchiveMetrics>>,
     history: Mutex<Option<(fox_history::HistoryHandle, std::path::PathBuf)>>,
 }
 
@@ -78,6 +80,7 @@ impl Collector {
                 sla: Mutex::new(fox_config::SlaSettings::default()),
                 alerts: Mutex::new(None),
                 interfaces: Mutex::new(Arc::default()),
+                archive: Mutex::new(None),
                 history: Mutex::new(None),
             }),
         }
@@ -203,7 +206,29 @@ impl Collector {
         }
         m.sync_probes(&self.probes(), unix_now());
         m.ops.sync_interfaces(&self.interfaces().snapshot());
-        m.render()
+        let mut text = m.render();
+        let archive = self.inner.archive.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(a) = archive.as_ref() {
+            text.push_str(&a.render());
+        }
+        text
+    }
+
+    /// Archives every decoded flow sample to ClickHouse per `settings`: returns the sink
+    /// task to run (it ends when `shutdown` changes).
+    pub fn start_archive(
+        &self,
+        settings: fox_config::ClickHouseSettings,
+        shutdown: watch::Receiver<Option<String>>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (archive, rx) = Archive::new(settings.queue);
+        let stats = archive.stats();
+        match ArchiveMetrics::new(stats.clone()) {
+            Ok(m) => *self.inner.archive.lock().unwrap_or_else(|p| p.into_inner()) = Some(m),
+            Err(e) => tracing::error!(error = %e, "ClickHouse metrics registry"),
+        }
+        self.state().archive = Some(archive);
+        crate::archive::run_sink(settings, rx, stats, shutdown)
     }
 
     pub(crate) fn totals(&self) -> Totals {
@@ -327,6 +352,12 @@ pub async fn serve(
             0,
             shutdown.clone(),
         )));
+    }
+    if let Some(ch) = &settings.clickhouse {
+        tracing::info!(url = %ch.url, database = %ch.database, table = %ch.table, "ClickHouse flow archive");
+        tasks.push(tokio::spawn(
+            collector.start_archive(ch.clone(), shutdown.clone()),
+        ));
     }
     collector.set_sla(settings.sla.clone());
     let engine = Arc::new(AlertEngine::from_config(

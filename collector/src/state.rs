@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::alert::Finding;
+use crate::archive::{Archive, FlowRow};
 use crate::baseline::{Baselines, Talkers};
 use crate::fabric::{Hygiene, MemberMap, SampleContext, Traffic};
 use crate::sflow::{self, Datagram, DecodeError, Sample, SequenceTracker};
@@ -44,6 +45,8 @@ pub struct FabricState {
     pub talkers: Talkers,
     /// Learned traffic baselines.
     pub baselines: Baselines,
+    /// Flow archive queue (ClickHouse), if configured.
+    pub archive: Option<Archive>,
 }
 
 impl FabricState {
@@ -57,6 +60,7 @@ impl FabricState {
             stats: Stats::default(),
             talkers: Talkers::default(),
             baselines: Baselines::default(),
+            archive: None,
         }
     }
 
@@ -105,6 +109,18 @@ impl FabricState {
                     let bytes =
                         u64::from(h.frame_length).saturating_mul(u64::from(f.sampling_rate.max(1)));
                     self.talkers.add(&self.map, &frame, bytes);
+                    if let Some(a) = &self.archive {
+                        a.push(FlowRow::new(
+                            &self.map,
+                            now,
+                            d.agent,
+                            f.input.if_index().unwrap_or(0),
+                            f.output.if_index().unwrap_or(0),
+                            &frame,
+                            h.frame_length,
+                            f.sampling_rate,
+                        ));
+                    }
                     let cx = SampleContext {
                         agent: d.agent,
                         input: f.input.if_index(),

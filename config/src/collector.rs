@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::build::non_empty_list;
+use crate::clickhouse::{decode_clickhouse, ClickHouseSettings};
 use crate::collector_ops::{
     decode_baselines, decode_interfaces, decode_kind, decode_tags, BaselineSettings,
     InterfaceSettings, ProbeKind, ProbeTags,
@@ -37,6 +38,8 @@ pub struct CollectorSettings {
     /// How long an alert of a tagged probe waits for a common cause before it is sent
     /// on its own (default 10s).
     pub alert_hold: Duration,
+    /// Flow archive in ClickHouse, if configured.
+    pub clickhouse: Option<ClickHouseSettings>,
 }
 
 impl CollectorSettings {
@@ -67,6 +70,7 @@ impl Default for CollectorSettings {
             interface_interval: Duration::from_secs(10),
             baselines: BaselineSettings::default(),
             alert_hold: Duration::from_secs(10),
+            clickhouse: None,
         }
     }
 }
@@ -82,6 +86,7 @@ const COLLECTOR_KEYS: &[&str] = &[
     "interface_interval",
     "baselines",
     "alert_hold",
+    "clickhouse",
 ];
 
 /// Decodes `collector:`; `route_servers` is checked for API address clashes.
@@ -141,6 +146,10 @@ pub(crate) fn decode_collector(
         None => Some(d.alert_hold),
         Some(n) => short_duration(cx, n, "alert_hold"),
     };
+    let clickhouse = match f.get("clickhouse") {
+        None => Some(None),
+        Some(n) => decode_clickhouse(cx, n).map(Some),
+    };
     Some(CollectorSettings {
         interfaces: interfaces?,
         interface_interval: interface_interval?,
@@ -152,6 +161,7 @@ pub(crate) fn decode_collector(
         probes: probes?,
         sla: sla?,
         alerts: alerts?,
+        clickhouse: clickhouse?,
     })
 }
 

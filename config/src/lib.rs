@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod build;
+mod clickhouse;
 mod collector;
 mod collector_ops;
 mod decode;
@@ -19,6 +20,7 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
+pub use clickhouse::ClickHouseSettings;
 pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
 pub use collector_ops::{BaselineSettings, InterfaceSettings, ProbeKind, ProbeTags};
 pub use decode::parse_duration;
