@@ -1,6 +1,7 @@
 //! FOX transparent BGP route server (RFC 7947, RFC 7948).
 
 pub mod api;
+pub mod fuzzing;
 pub mod irr;
 pub mod metrics;
 pub mod policy;
