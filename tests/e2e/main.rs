@@ -27,4 +27,5 @@ mod scenario_communities;
 mod scenario_core;
 mod scenario_policy;
 mod scenario_rpki;
+mod scenario_security;
 mod stayrtr;
