@@ -298,14 +298,14 @@ impl Reloader {
         let (o, n) = (old.route_server(&self.name), new.route_server(&self.name));
         if let (Some(o), Some(n)) = (o, n) {
             if o.listen != n.listen || o.port != n.port || o.api != n.api {
-                tracing::warn!("listen addresses, BGP port and API address change only at restart");
+                tracing::warn!(old = ?(&o.listen, o.port, o.api), new = ?(&n.listen, n.port, n.api), "listen addresses, BGP port and API address not changed: a restart is needed to apply them");
             }
         }
         if old.blackhole != new.blackhole {
-            tracing::warn!("blackhole next hops change only at restart");
+            tracing::warn!("blackhole next hops not changed: a restart is needed to apply them");
         }
         if old.rpki != new.rpki {
-            tracing::warn!("RPKI sources change only at restart");
+            tracing::warn!("RPKI sources not changed: a restart is needed to apply them");
         }
     }
 }
