@@ -16,6 +16,7 @@ mod model;
 mod mrt;
 mod node;
 mod policy;
+mod secret;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub use policy::{
     LenRange, MaxPrefixAction, NextHopPolicy, Policy, PolicyOverrides, RolePolicy,
     DEFAULT_TRANSIT_FREE_ASNS,
 };
+
+pub use secret::{Password, MAX_PASSWORD_LEN};
 
 /// Largest configuration file accepted (bytes); bounds memory and parse time.
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;

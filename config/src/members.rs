@@ -9,6 +9,7 @@ use crate::decode::{Ctx, Fields};
 use crate::model::{Connection, MacAddr, MaxPrefix, Member, Speed};
 use crate::node::{Loc, Node};
 use crate::policy::{decode_overrides, Policy, PolicyOverrides};
+use crate::secret::decode_password;
 
 const MEMBER_KEYS: &[&str] = &[
     "name",
@@ -22,6 +23,9 @@ const MEMBER_KEYS: &[&str] = &[
     "authorized_next_hops",
     "policy",
     "connections",
+    "password",
+    "password_file",
+    "ttl_security",
 ];
 
 const CONNECTION_KEYS: &[&str] = &["site", "ipv4", "ipv6", "macs", "speed"];
@@ -136,6 +140,8 @@ fn decode_member(
             .collect();
         conns.into_iter().collect()
     });
+    let password = decode_password(cx, &f, &owner);
+    let ttl_security = opt_bool(cx, &f, "ttl_security");
     let policy = defaults.merged(&policy_overrides);
     Some(Member {
         name: name?,
@@ -150,6 +156,8 @@ fn decode_member(
         policy_overrides,
         policy,
         connections: connections?,
+        password: password?,
+        ttl_security: ttl_security?,
     })
 }
 

@@ -160,6 +160,10 @@ pub struct Member {
     pub policy: Policy,
     /// Router ports on the fabric.
     pub connections: Vec<Connection>,
+    /// TCP-MD5 key of its sessions (RFC 2385), from `password` or `password_file`.
+    pub password: Option<crate::secret::Password>,
+    /// GTSM (RFC 5082): accept its segments only with TTL 255, send with TTL 255.
+    pub ttl_security: bool,
 }
 
 /// Max-prefix limits per address family; `None` means no limit.
@@ -287,4 +291,8 @@ pub struct Neighbor {
     pub blackhole_opt_in: bool,
     /// Extra next hops allowed under `next_hop: strict`.
     pub authorized_next_hops: Vec<IpAddr>,
+    /// TCP-MD5 key of the session (RFC 2385).
+    pub password: Option<crate::secret::Password>,
+    /// GTSM (RFC 5082) on the session.
+    pub ttl_security: bool,
 }

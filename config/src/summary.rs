@@ -43,6 +43,8 @@ impl Config {
                         policy: m.policy.clone(),
                         blackhole_opt_in: m.blackhole_opt_in,
                         authorized_next_hops: m.authorized_next_hops.clone(),
+                        password: m.password.clone(),
+                        ttl_security: m.ttl_security,
                     });
                 }
             }

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod aspa;
 pub mod bmp;
+pub mod fuzzing;
 pub mod history;
 pub mod irr;
 pub mod metrics;

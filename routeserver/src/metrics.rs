@@ -28,6 +28,7 @@ pub struct Metrics {
     pub rib_prefixes: IntGauge,
     pub rib_attr_sets: IntGauge,
     pub connections_refused: IntCounterVec,
+    pub md5_dropped: IntCounterVec,
 }
 
 const PEER_LABELS: &[&str] = &["member", "asn", "neighbor"];
@@ -102,6 +103,7 @@ impl Metrics {
             routes_filtered_by_reason: gauge_vec(&r, "fox_bgp_routes_filtered_by_reason", "Routes from the member filtered, by reason (a route may count under several)", &["member", "asn", "neighbor", "reason", "code"]),
             routes_rpki: gauge_vec(&r, "fox_bgp_routes_rpki", "Routes from the member by RPKI origin validation state", &["member", "asn", "neighbor", "state"]),
             connections_refused: counter_vec(&r, "fox_bgp_connections_refused_total", "TCP connections refused (unknown source address)", &["reason"]),
+            md5_dropped: counter_vec(&r, "fox_bgp_tcp_md5_dropped_segments_total", "TCP segments the kernel dropped for a missing, unexpected or wrong TCP-MD5 signature (whole network namespace)", &["reason"]),
             update_seconds,
             revalidation_seconds,
             rib_prefixes,

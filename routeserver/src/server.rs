@@ -19,7 +19,7 @@ use crate::rib::peers::PeerStatic;
 use crate::rib::RibMsg;
 use crate::rib::{PeerId, Rib};
 use crate::rpki::{RpkiConfig, RpkiManager, RtrCache};
-use crate::session::listener::{self, PeerMap};
+use crate::session::listener::{self, Listeners, PeerMap};
 use crate::session::{NeighborConfig, PeerEnv, SharedStatus};
 
 pub mod reload;
@@ -198,8 +198,41 @@ fn neighbor_parts(
             _ => None,
         },
         role: role_mode(&n.policy),
+        password: n.password.clone(),
+        ttl_security: n.ttl_security,
     };
     (stat, session)
+}
+
+/// Every 5 s, count the segments the kernel dropped for a missing or wrong
+/// TCP-MD5 signature (they never reach the route server) and log increases.
+async fn watch_md5_drops(metrics: Arc<Metrics>) {
+    use crate::session::security::Md5Drops;
+    let Some(mut last) = Md5Drops::read() else {
+        tracing::info!("no TCP-MD5 counters in /proc/net/netstat: MD5 drops are not reported");
+        return;
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let Some(now) = Md5Drops::read() else {
+            continue;
+        };
+        for (reason, new, old) in [
+            ("no-signature", now.not_found, last.not_found),
+            ("unexpected-signature", now.unexpected, last.unexpected),
+            ("wrong-signature", now.failure, last.failure),
+        ] {
+            if new > old {
+                metrics
+                    .md5_dropped
+                    .with_label_values(&[reason])
+                    .inc_by(new - old);
+                tracing::warn!(reason, segments = new - old, "the kernel dropped TCP segments failing the TCP-MD5 check (a member with a wrong or missing password?)");
+            }
+        }
+        last = now;
+    }
 }
 
 /// Run route server `name` of the exchange until `shutdown` carries a
@@ -294,23 +327,34 @@ pub async fn run_with_reload(
     };
     let by_addr: PeerMap = Arc::default();
     let api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>> = Arc::default();
+    // Bound before the sessions start, so their TCP-MD5 keys are in place
+    // before the first SYN can arrive.
+    let addrs: Vec<SocketAddr> = rs
+        .listen
+        .iter()
+        .map(|a| SocketAddr::new(*a, rs.port))
+        .collect();
+    let listeners = Listeners::bind_all(&addrs)?;
     let mut reloader = reload::Reloader::new(
         config,
         rs.name.clone(),
         env,
         by_addr.clone(),
         api_peers.clone(),
+        listeners.clone(),
     );
     for (n, s) in sessions {
         reloader.start(n, s);
     }
     reloader.publish();
-    for addr in &rs.listen {
-        let sa = SocketAddr::new(*addr, rs.port);
-        let l = listener::bind(sa).with_context(|| format!("cannot listen for BGP on {sa}"))?;
-        tracing::info!(address = %sa, "listening for BGP");
-        tokio::spawn(listener::accept_loop(l, by_addr.clone(), metrics.clone()));
+    for l in listeners.sockets() {
+        tokio::spawn(listener::accept_loop(
+            l.clone(),
+            by_addr.clone(),
+            metrics.clone(),
+        ));
     }
+    tokio::spawn(watch_md5_drops(metrics.clone()));
     tokio::spawn(async move {
         while reloads.recv().await.is_some() {
             reloader.reload().await;

@@ -31,4 +31,5 @@ mod scenario_lg_browser;
 mod scenario_mrt;
 mod scenario_policy;
 mod scenario_rpki;
+mod scenario_security;
 mod stayrtr;

@@ -58,6 +58,10 @@ pub struct MemberOptions {
     pub max_prefix_v4: Option<u32>,
     /// `blackhole_opt_in`: receives blackhole routes.
     pub blackhole_opt_in: bool,
+    /// TCP-MD5 password (`password:`).
+    pub password: Option<String>,
+    /// GTSM (`ttl_security: true`).
+    pub ttl_security: bool,
 }
 
 /// One member as the route server's configuration knows it.
@@ -266,6 +270,12 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
         if mo.blackhole_opt_in {
             c.push_str("    blackhole_opt_in: true\n");
         }
+        if let Some(p) = &mo.password {
+            let _ = writeln!(c, "    password: \"{p}\"");
+        }
+        if mo.ttl_security {
+            c.push_str("    ttl_security: true\n");
+        }
     }
     c
 }
@@ -337,6 +347,26 @@ impl Fox {
     pub fn api_json(&self, path: &str) -> Result<serde_json::Value> {
         let body = self.api_get(path)?;
         serde_json::from_str(body.trim()).with_context(|| format!("GET {path}: not JSON: {body}"))
+    }
+}
+
+impl Fox {
+    /// Send SIGHUP: FOX reads its configuration file again.
+    pub fn reload(&self) -> Result<()> {
+        let Some(p) = &self.proc else {
+            bail!("fox is not running");
+        };
+        let pid = p.pid().to_string();
+        self.lab.exec_ok(&self.ns, &["kill", "-HUP", &pid])?;
+        Ok(())
+    }
+
+    /// Everything FOX has logged so far.
+    pub fn log_text(&self) -> String {
+        self.proc
+            .as_ref()
+            .and_then(|p| fs::read_to_string(&p.log).ok())
+            .unwrap_or_default()
     }
 }
 

@@ -284,6 +284,11 @@ impl Fox {
         }
     }
 
+    /// The route server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process is still running and its API answers.
     pub async fn assert_alive(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {

@@ -6,6 +6,7 @@ mod decode;
 mod encode;
 mod error;
 mod frame;
+pub mod fuzzing;
 mod sequence;
 mod xdr;
 

@@ -330,6 +330,37 @@ impl CacheTask {
     }
 }
 
+/// Run one client session against a cache that sends `data` and then
+/// closes: the RTR PDU decoding path of [`CacheTask`] without a socket.
+/// Returns how many complete updates were applied. For fuzzing.
+pub(crate) async fn session_over(data: Vec<u8>, version: u8, serial: Option<u32>) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (mut rd, mut wr) = tokio::io::split(theirs);
+    let cache = async move {
+        let _ = wr.write_all(&data).await;
+        let _ = wr.shutdown().await;
+        drop(wr);
+        // Read the client's queries so it never blocks on a full pipe.
+        let mut sink = [0u8; 4096];
+        while let Ok(n) = rd.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let seen = Arc::new(AtomicU8::new(NONE));
+    let target = CacheTarget::new(Arc::default(), Box::new(|_, _| {}));
+    let state = serial.map(|s| State::new_with_serial(::rpki::rtr::Serial(s)));
+    let sniffer = BufReader::new(VersionSniffer::new(ours, seen));
+    let mut client = Client::with_initial_version(version, sniffer, target, state);
+    // The cache task ends with the runtime; the session ends at EOF.
+    let cache = tokio::spawn(cache);
+    let _ = timeout(Duration::from_secs(5), client.run()).await;
+    cache.abort();
+    client.into_target().updates
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

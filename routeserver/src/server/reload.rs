@@ -17,7 +17,7 @@ use ipnet::IpNet;
 
 use super::{load_irr, member_addresses, neighbor_parts};
 use crate::rib::{PeerId, RibMsg};
-use crate::session::listener::PeerMap;
+use crate::session::listener::{Listeners, PeerEntry, PeerMap};
 use crate::session::{
     cease_with_message, spawn_peer, NeighborConfig, PeerEnv, PeerHandle, SharedStatus,
 };
@@ -58,6 +58,7 @@ pub struct Reloader {
     api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>>,
     running: HashMap<IpAddr, Running>,
     next_id: PeerId,
+    listeners: Listeners,
 }
 
 /// Do two session configurations need the same BGP session? (Everything
@@ -74,6 +75,8 @@ fn same_session(a: &NeighborConfig, b: &NeighborConfig) -> bool {
         && a.router_id == b.router_id
         && a.hold_time == b.hold_time
         && a.connect_retry == b.connect_retry
+        && a.password == b.password
+        && a.ttl_security == b.ttl_security
 }
 
 /// Everything in the configuration that the import policy of `n` is built from.
@@ -98,6 +101,7 @@ impl Reloader {
         env: PeerEnv,
         by_addr: PeerMap,
         api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>>,
+        listeners: Listeners,
     ) -> Reloader {
         Reloader {
             config,
@@ -107,6 +111,7 @@ impl Reloader {
             api_peers,
             running: HashMap::new(),
             next_id: 0,
+            listeners,
         }
     }
 
@@ -114,12 +119,24 @@ impl Reloader {
     /// the listeners hand it its connections.
     pub(super) fn start(&mut self, neighbor: Neighbor, session: NeighborConfig) {
         let id = session.id;
+        // The key goes on the listeners before the address is routed to the
+        // new task; `None` removes the key of a previous configuration.
+        let key = session.password.as_ref().map(|p| p.as_bytes());
+        if let Err(e) = self.listeners.set_md5(neighbor.address, key) {
+            tracing::error!(peer = %neighbor.address, error = %e, "cannot set the TCP-MD5 key on the listeners: connections from this neighbour will fail");
+        }
         let handle = spawn_peer(session.clone(), self.env.clone());
         let mut map = match self.by_addr.write() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        map.insert(neighbor.address, handle.incoming.clone());
+        map.insert(
+            neighbor.address,
+            PeerEntry {
+                tx: handle.incoming.clone(),
+                ttl_security: session.ttl_security,
+            },
+        );
         drop(map);
         self.running.insert(
             neighbor.address,
@@ -218,6 +235,11 @@ impl Reloader {
                 Ok(mut m) => m.remove(&addr),
                 Err(p) => p.into_inner().remove(&addr),
             };
+            if r.session.password.is_some() {
+                if let Err(e) = self.listeners.set_md5(addr, None) {
+                    tracing::warn!(peer = %addr, error = %e, "cannot remove the TCP-MD5 key");
+                }
+            }
             self.rib(RibMsg::RemovePeer { peer: r.id }).await?;
         }
         if lans(&self.config) != lans(&config) {
@@ -276,14 +298,14 @@ impl Reloader {
         let (o, n) = (old.route_server(&self.name), new.route_server(&self.name));
         if let (Some(o), Some(n)) = (o, n) {
             if o.listen != n.listen || o.port != n.port || o.api != n.api {
-                tracing::warn!("listen addresses, BGP port and API address change only at restart");
+                tracing::warn!(old = ?(&o.listen, o.port, o.api), new = ?(&n.listen, n.port, n.api), "listen addresses, BGP port and API address not changed: a restart is needed to apply them");
             }
         }
         if old.blackhole != new.blackhole {
-            tracing::warn!("blackhole next hops change only at restart");
+            tracing::warn!("blackhole next hops not changed: a restart is needed to apply them");
         }
         if old.rpki != new.rpki {
-            tracing::warn!("RPKI sources change only at restart");
+            tracing::warn!("RPKI sources not changed: a restart is needed to apply them");
         }
     }
 }

@@ -25,8 +25,10 @@ pub struct Negotiated {
     pub restart_time: Option<u16>,
 }
 
-/// Hold time while waiting for the peer's OPEN (RFC 4271 suggests 4 minutes).
-const OPEN_WAIT: Duration = Duration::from_secs(240);
+/// Hold time while waiting for the peer's OPEN. RFC 4271 suggests 4
+/// minutes; a member's router sends its OPEN as soon as TCP is up, and a
+/// connection that stays silent only ties up a pending slot, so 30 s.
+pub const OPEN_WAIT: Duration = Duration::from_secs(30);
 
 /// Our OPEN for this neighbour.
 pub fn our_open(cfg: &NeighborConfig) -> Open {
@@ -281,6 +283,8 @@ mod tests {
             connect_retry: Duration::from_secs(5),
             max_prefix_restart: None,
             role,
+            password: None,
+            ttl_security: false,
         }
     }
 

@@ -1,21 +1,80 @@
 //! Accept BGP connections and hand each to its neighbour's task; refuse
-//! (and log) connections from addresses that are not configured members.
+//! (and log) connections from addresses that are not configured members,
+//! sources that open connections too fast, and GTSM members whose SYN did
+//! not arrive with TTL 255.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
+use super::security;
 use crate::metrics::Metrics;
+
+/// Where a member address's connections go, and how they are checked.
+#[derive(Clone, Debug)]
+pub struct PeerEntry {
+    /// The neighbour task's queue of new connections.
+    pub tx: mpsc::Sender<TcpStream>,
+    /// GTSM: only a SYN with TTL 255 is accepted, later segments below 255 are dropped.
+    pub ttl_security: bool,
+}
 
 /// Where connections go, by member address. Shared with the reload, which
 /// adds and removes entries while the listeners run.
-pub type PeerMap = Arc<RwLock<HashMap<IpAddr, mpsc::Sender<TcpStream>>>>;
+pub type PeerMap = Arc<RwLock<HashMap<IpAddr, PeerEntry>>>;
+
+/// Connections one source address may open per [`RATE_WINDOW`]; more are
+/// closed at once (a member's router reconnects a few times a minute at most).
+pub const RATE_MAX: u32 = 50;
+/// The window of [`RATE_MAX`].
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+/// Sources tracked by the rate limit before old entries are dropped.
+const RATE_TABLE_MAX: usize = 4096;
+
+/// The bound listening sockets, kept so a reload can change TCP-MD5 keys.
+#[derive(Clone, Default)]
+pub struct Listeners {
+    socks: Vec<Arc<TcpListener>>,
+}
+
+impl Listeners {
+    /// Bind every address in `addrs` (see [`bind`]).
+    pub fn bind_all(addrs: &[SocketAddr]) -> anyhow::Result<Listeners> {
+        let mut socks = Vec::new();
+        for sa in addrs {
+            let l = bind(*sa).map_err(|e| anyhow::anyhow!("cannot listen for BGP on {sa}: {e}"))?;
+            tracing::info!(address = %sa, "listening for BGP");
+            socks.push(Arc::new(l));
+        }
+        Ok(Listeners { socks })
+    }
+
+    /// The sockets, for the accept loops.
+    pub fn sockets(&self) -> &[Arc<TcpListener>] {
+        &self.socks
+    }
+
+    /// Install (or with `None` remove) the TCP-MD5 key for `peer` on every
+    /// listener of its address family.
+    pub fn set_md5(&self, peer: IpAddr, key: Option<&[u8]>) -> std::io::Result<()> {
+        for l in &self.socks {
+            let v6 = l.local_addr().map(|a| a.is_ipv6()).unwrap_or(false);
+            if v6 == peer.is_ipv6() {
+                security::set_md5(l.as_ref(), v6, peer, key)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Bind a listening socket (SO_REUSEADDR, IPV6_V6ONLY for IPv6 so IPv4 and
-/// IPv6 listeners can share the port).
+/// IPv6 listeners can share the port), sending with TTL 255 and saving
+/// each SYN for the GTSM check.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()?
@@ -26,6 +85,11 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     if addr.is_ipv6() {
         let s2 = socket2::SockRef::from(&sock);
         s2.set_only_v6(true)?;
+    }
+    if let Err(e) =
+        security::send_ttl_255(&sock, addr.is_ipv6()).and_then(|_| security::save_syn(&sock))
+    {
+        tracing::warn!(address = %addr, error = %e, "cannot set TTL 255 / TCP_SAVE_SYN: GTSM members cannot connect to this listener");
     }
     sock.bind(addr)?;
     sock.listen(128)
@@ -42,8 +106,57 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// What the per-source rate limit says about one more connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rate {
+    /// Within the limit.
+    Allow,
+    /// Over the limit, first time in this window (log it).
+    RefuseFirst,
+    /// Over the limit again (count it, do not log).
+    Refuse,
+}
+
+/// Connections per source address in a fixed window.
+#[derive(Default)]
+pub struct RateLimit {
+    seen: HashMap<IpAddr, (Instant, u32)>,
+}
+
+impl RateLimit {
+    /// Count a connection from `ip` at `now`.
+    pub fn check(&mut self, ip: IpAddr, now: Instant) -> Rate {
+        if self.seen.len() >= RATE_TABLE_MAX && !self.seen.contains_key(&ip) {
+            self.seen
+                .retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
+            if self.seen.len() >= RATE_TABLE_MAX {
+                // Flooded by many sources: forget the table rather than grow.
+                self.seen.clear();
+            }
+        }
+        let e = self.seen.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) >= RATE_WINDOW {
+            *e = (now, 0);
+        }
+        e.1 = e.1.saturating_add(1);
+        match e.1 {
+            n if n <= RATE_MAX => Rate::Allow,
+            n if n == RATE_MAX + 1 => Rate::RefuseFirst,
+            _ => Rate::Refuse,
+        }
+    }
+}
+
+fn refuse(metrics: &Metrics, reason: &str) {
+    metrics
+        .connections_refused
+        .with_label_values(&[reason])
+        .inc();
+}
+
 /// Accept connections forever, dispatching by source address.
-pub async fn accept_loop(listener: TcpListener, peers: PeerMap, metrics: Arc<Metrics>) {
+pub async fn accept_loop(listener: Arc<TcpListener>, peers: PeerMap, metrics: Arc<Metrics>) {
+    let mut rate = RateLimit::default();
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(x) => x,
@@ -54,28 +167,84 @@ pub async fn accept_loop(listener: TcpListener, peers: PeerMap, metrics: Arc<Met
             }
         };
         let ip = canonical(from.ip());
-        let tx = match peers.read() {
+        match rate.check(ip, Instant::now()) {
+            Rate::Allow => {}
+            r => {
+                refuse(&metrics, "rate-limited");
+                if r == Rate::RefuseFirst {
+                    tracing::warn!(peer = %ip, max = RATE_MAX, window_s = RATE_WINDOW.as_secs(), "too many connections from this address: refusing for the rest of the window");
+                }
+                continue;
+            }
+        }
+        let entry = match peers.read() {
             Ok(m) => m.get(&ip).cloned(),
             Err(p) => p.into_inner().get(&ip).cloned(),
         };
-        match tx {
-            Some(tx) => {
-                if tx.try_send(stream).is_err() {
-                    metrics
-                        .connections_refused
-                        .with_label_values(&["busy"])
-                        .inc();
-                    tracing::warn!(peer = %ip, "too many pending connections from this neighbour, refused");
-                }
-            }
-            None => {
-                metrics
-                    .connections_refused
-                    .with_label_values(&["unknown-address"])
-                    .inc();
-                tracing::warn!(peer = %ip, "connection from an address that is not a configured neighbour, refused");
-                drop(stream);
-            }
+        let Some(entry) = entry else {
+            refuse(&metrics, "unknown-address");
+            tracing::warn!(peer = %ip, "connection from an address that is not a configured neighbour, refused");
+            continue;
+        };
+        if entry.ttl_security && !gtsm_ok(&stream, ip, &metrics) {
+            continue;
         }
+        if entry.tx.try_send(stream).is_err() {
+            refuse(&metrics, "busy");
+            tracing::warn!(peer = %ip, "too many pending connections from this neighbour, refused");
+        }
+    }
+}
+
+/// GTSM on an accepted connection: its SYN must have had TTL 255, and the
+/// kernel drops later segments below 255.
+fn gtsm_ok(stream: &TcpStream, ip: IpAddr, metrics: &Metrics) -> bool {
+    let v6 = stream.local_addr().map(|a| a.is_ipv6()).unwrap_or(false);
+    match security::syn_ttl(stream) {
+        Some(security::GTSM_TTL) => match security::gtsm(stream, v6) {
+            Ok(()) => true,
+            Err(e) => {
+                refuse(metrics, "gtsm");
+                tracing::warn!(peer = %ip, error = %e, "cannot set the GTSM minimum TTL, connection refused");
+                false
+            }
+        },
+        ttl => {
+            refuse(metrics, "gtsm");
+            tracing::warn!(peer = %ip, ttl = ?ttl, "GTSM: connection whose SYN did not arrive with TTL 255, refused");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_per_source_and_window() {
+        let mut r = RateLimit::default();
+        let t0 = Instant::now();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..RATE_MAX {
+            assert_eq!(r.check(a, t0), Rate::Allow);
+        }
+        assert_eq!(r.check(a, t0), Rate::RefuseFirst);
+        assert_eq!(r.check(a, t0), Rate::Refuse);
+        // Another source is not affected.
+        assert_eq!(r.check(b, t0), Rate::Allow);
+        // A new window starts afresh.
+        assert_eq!(r.check(a, t0 + RATE_WINDOW), Rate::Allow);
+    }
+
+    #[test]
+    fn rate_table_stays_bounded() {
+        let mut r = RateLimit::default();
+        let t0 = Instant::now();
+        for i in 0..(RATE_TABLE_MAX as u32 * 2) {
+            r.check(IpAddr::V4(i.into()), t0);
+        }
+        assert!(r.seen.len() <= RATE_TABLE_MAX);
     }
 }

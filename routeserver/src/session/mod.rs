@@ -5,6 +5,7 @@ pub mod conn;
 pub mod established;
 pub mod handshake;
 pub mod listener;
+pub mod security;
 pub mod status;
 pub mod writer;
 
@@ -44,7 +45,16 @@ pub struct NeighborConfig {
     pub max_prefix_restart: Option<Duration>,
     /// BGP Role capability (RFC 9234): sent and checked unless `Off`.
     pub role: crate::policy::RoleMode,
+    /// TCP-MD5 key (RFC 2385) of the session.
+    pub password: Option<fox_config::Password>,
+    /// GTSM (RFC 5082): TTL 255 sent and required.
+    pub ttl_security: bool,
 }
+
+/// Inbound connections of one neighbour that may be in OpenSent or
+/// OpenConfirm at once; more are closed (one is enough, two covers a
+/// reconnect racing the old connection's teardown).
+pub const MAX_INBOUND_PENDING: usize = 2;
 
 /// Shared view of a session for the API.
 pub type SharedStatus = Arc<Mutex<PeerStatus>>;
@@ -214,6 +224,13 @@ async fn connect(cfg: &NeighborConfig) -> std::io::Result<TcpStream> {
     } else {
         TcpSocket::new_v6()?
     };
+    let v6 = cfg.address.is_ipv6();
+    if let Some(key) = &cfg.password {
+        security::set_md5(&sock, v6, cfg.address, Some(key.as_bytes()))?;
+    }
+    if cfg.ttl_security {
+        security::gtsm(&sock, v6)?;
+    }
     if let Some(local) = cfg.local_address {
         if local.is_ipv4() == cfg.address.is_ipv4() {
             sock.bind(SocketAddr::new(local, 0))?;
@@ -289,6 +306,12 @@ async fn run_peer(
             }
             Some(stream) = incoming.recv() => {
                 if idle_until.is_some_and(|t| Instant::now() < t) {
+                    drop(stream);
+                    continue;
+                }
+                if conns.values().filter(|c| !c.outbound).count() >= MAX_INBOUND_PENDING {
+                    env.metrics.connections_refused.with_label_values(&["pending-cap"]).inc();
+                    tracing::warn!(peer = %cfg.address, asn = cfg.asn, "connection refused: {MAX_INBOUND_PENDING} connections from this neighbour are already opening");
                     drop(stream);
                     continue;
                 }
