@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+mod bmp;
 mod build;
 mod collector;
 mod collector_ops;
@@ -19,6 +20,7 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
+pub use bmp::BmpStation;
 pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
 pub use collector_ops::{BaselineSettings, InterfaceSettings, ProbeKind, ProbeTags};
 pub use decode::parse_duration;
