@@ -202,7 +202,7 @@ impl Feed {
         let resync = (0..self.stations.len())
             .filter(|&i| self.stations[i].take_resync())
             .collect();
-        (resync, self.ticks % self.stats_every == 0)
+        (resync, self.ticks.is_multiple_of(self.stats_every))
     }
 
     /// Statistics Report for one session.
