@@ -65,27 +65,18 @@ fn route(lines: &[serde_json::Value], prefix: &str, post: i64) -> bool {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn running_route_server_exports_to_pmbmpd() {
-    if Command::new("pmbmpd").arg("-V").output().is_err() {
-        eprintln!("skipped: pmbmpd (Debian package pmacct) is not installed");
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("fox-bmp-live-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
-    let log = dir.join("bmp.json");
-    let (bmp_port, bgp_port, api_port) = (free_port(), free_port(), free_port());
+fn start_pmbmpd(dir: &std::path::Path, port: u16, log: &std::path::Path) -> Kill {
     let conf = dir.join("pmbmpd.conf");
     std::fs::write(
         &conf,
         format!(
-            "bmp_daemon_ip: 127.0.0.1\nbmp_daemon_port: {bmp_port}\nbmp_daemon_msglog_file: {}\n\
+            "bmp_daemon_ip: 127.0.0.1\nbmp_daemon_port: {port}\nbmp_daemon_msglog_file: {}\n\
              bmp_daemon_msglog_output: json\n",
             log.display()
         ),
     )
     .expect("pmbmpd config");
-    let _station = Kill(
+    Kill(
         Command::new("pmbmpd")
             .arg("-f")
             .arg(&conf)
@@ -93,7 +84,13 @@ async fn running_route_server_exports_to_pmbmpd() {
             .stderr(Stdio::null())
             .spawn()
             .expect("start pmbmpd"),
-    );
+    )
+}
+
+/// rs1 (AS64500) on 127.0.0.1:`bgp_port` exporting BMP to 127.0.0.1:`bmp_port`;
+/// one member, TANet (AS1659) on 127.0.0.3.
+fn rs_config(dir: &std::path::Path, bmp_port: u16, bgp_port: u16) -> fox_config::Config {
+    let api_port = free_port();
     let yaml = format!(
         "exchange: {{ name: FOX-bmp, data_dir: {dir} }}
 sites: [ {{ id: hsinchu, name: Hsinchu }} ]
@@ -111,13 +108,15 @@ members:
     );
     let config = fox_config::parse(&yaml, "bmp-live.yaml").expect("config");
     assert_eq!(config.bmp.len(), 1);
-    let (sd_tx, sd_rx) = tokio::sync::watch::channel(None);
-    let rs = tokio::spawn(async move { fox_routeserver::server::run(config, "rs1", sd_rx).await });
+    config
+}
 
-    // Let the station connect and its first resync (nothing up yet) pass, so
-    // what follows comes from the live hooks, not from a replay.
-    wait_log(&log, 20, "init", |l| !of(l, "init").is_empty()).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+/// The member's session (retried while the route server starts); it announces
+/// 140.112.0.0/16 and the bogon 10.0.0.0/8, then keeps the session until `stop`.
+async fn member(
+    bgp_port: u16,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<Result<(), fox_routeserver::replay::ReplayError>> {
     let member = Ipv4Addr::new(127, 0, 0, 3);
     let cfg = ReplayConfig {
         mrt: vec![],
@@ -134,7 +133,6 @@ members:
         rate: None,
         hold_time: 90,
     };
-    // The route server's listener may take a moment.
     let mut speaker = None;
     for _ in 0..50 {
         if let Ok(s) = Speaker::connect(&cfg).await {
@@ -172,28 +170,20 @@ members:
         .announce(&prepared, None, |_| {})
         .await
         .expect("announce");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let member_task = tokio::spawn(async move {
+    tokio::spawn(async move {
         speaker
             .hold_open(async {
-                let _ = stop_rx.await;
+                let _ = stop.await;
             })
             .await
-    });
+    })
+}
 
-    wait_log(
-        &log,
-        20,
-        "both routes pre-policy and the accepted one post-policy",
-        |l| {
-            route(l, "140.112.0.0/16", 0)
-                && route(l, "10.0.0.0/8", 0)
-                && route(l, "140.112.0.0/16", 1)
-        },
-    )
-    .await;
-    let lines = log_lines(&log);
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+/// Exactly one init and one peer_up (127.0.0.3, AS1659, local 127.0.0.1:`bgp_port`),
+/// both routes pre-policy, the bogon not post-policy.
+fn check_up_and_routes(log: &std::path::Path, bgp_port: u16) {
+    let lines = log_lines(log);
+    let text = std::fs::read_to_string(log).unwrap_or_default();
     assert_eq!(of(&lines, "init").len(), 1, "{text}");
     let ups = of(&lines, "peer_up");
     assert_eq!(ups.len(), 1, "{text}");
@@ -207,10 +197,49 @@ members:
             "{text}"
         );
     }
+    assert!(route(&lines, "10.0.0.0/8", 0), "{text}");
     assert!(
         !route(&lines, "10.0.0.0/8", 1),
         "bogon in post-policy:\n{text}"
     );
+}
+
+async fn routes_logged(log: &std::path::Path) {
+    wait_log(
+        log,
+        30,
+        "both routes pre-policy and the accepted one post-policy",
+        |l| {
+            route(l, "140.112.0.0/16", 0)
+                && route(l, "10.0.0.0/8", 0)
+                && route(l, "140.112.0.0/16", 1)
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_route_server_exports_to_pmbmpd() {
+    if Command::new("pmbmpd").arg("-V").output().is_err() {
+        eprintln!("skipped: pmbmpd (Debian package pmacct) is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fox-bmp-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let log = dir.join("bmp.json");
+    let (bmp_port, bgp_port) = (free_port(), free_port());
+    let _station = start_pmbmpd(&dir, bmp_port, &log);
+    let config = rs_config(&dir, bmp_port, bgp_port);
+    let (sd_tx, sd_rx) = tokio::sync::watch::channel(None);
+    let rs = tokio::spawn(async move { fox_routeserver::server::run(config, "rs1", sd_rx).await });
+    // Let the station connect and its first resync (nothing up yet) pass, so
+    // what follows comes from the live hooks, not from a replay.
+    wait_log(&log, 20, "init", |l| !of(l, "init").is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let member_task = member(bgp_port, stop_rx).await;
+    routes_logged(&log).await;
+    check_up_and_routes(&log, bgp_port);
 
     // The member stops with a Cease: Peer Down, reason 3 (remote NOTIFICATION).
     let _ = stop_tx.send(());
@@ -231,5 +260,36 @@ members:
         "pmbmpd log:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The station comes up after the member's routes are in the RIB: its new
+/// connection asks for a resync, and the RIB replays the Peer Up and the
+/// routes, pre-policy and (accepted only) post-policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn station_started_late_gets_a_replay() {
+    if Command::new("pmbmpd").arg("-V").output().is_err() {
+        eprintln!("skipped: pmbmpd (Debian package pmacct) is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fox-bmp-late-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let log = dir.join("bmp.json");
+    let (bmp_port, bgp_port) = (free_port(), free_port());
+    let config = rs_config(&dir, bmp_port, bgp_port);
+    let (sd_tx, sd_rx) = tokio::sync::watch::channel(None);
+    let rs = tokio::spawn(async move { fox_routeserver::server::run(config, "rs1", sd_rx).await });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let member_task = member(bgp_port, stop_rx).await;
+    // The routes reach the RIB while no station listens (their BMP messages
+    // are dropped); then the station starts.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _station = start_pmbmpd(&dir, bmp_port, &log);
+    routes_logged(&log).await;
+    check_up_and_routes(&log, bgp_port);
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), member_task).await;
+    let _ = sd_tx.send(Some("test done".into()));
+    let _ = tokio::time::timeout(Duration::from_secs(15), rs).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
