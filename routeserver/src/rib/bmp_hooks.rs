@@ -14,6 +14,21 @@ impl Rib {
             .is_some_and(|p| p.verdict.accepted())
     }
 
+    /// A stored path's verdict changes without an UPDATE (VRP/ASPA/IRR
+    /// data, a policy reload): post-policy announce or withdrawal when it
+    /// enters or leaves the accepted routes. Call before storing `new`.
+    pub(super) fn bmp_verdict_changed(&self, new: &super::Path, prefix: IpNet) {
+        let Some(feed) = self.bmp.as_ref().filter(|b| b.is_up(new.peer)) else {
+            return;
+        };
+        let was = self.accepted_from(new.peer, &prefix);
+        match (was, new.verdict.accepted()) {
+            (false, true) => feed.announce(new.peer, true, &new.attrs, &[prefix]),
+            (true, false) => feed.withdraw(new.peer, true, &[prefix]),
+            _ => {}
+        }
+    }
+
     /// Session events and the once-a-second timer of the BMP export.
     pub(super) fn bmp_event(&mut self, ev: BmpEvent) {
         let Some(feed) = self.bmp.as_mut() else {

@@ -25,6 +25,8 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_bmp;
+#[cfg(test)]
 mod tests_out;
 
 use std::net::IpAddr;
@@ -540,6 +542,7 @@ impl Rib {
             for p in updates {
                 changed += 1;
                 let peer = p.peer;
+                self.bmp_verdict_changed(&p, prefix);
                 self.change(peer, prefix, Some(p));
             }
         }
