@@ -32,6 +32,7 @@ const TOP_KEYS: &[&str] = &[
     "looking_glass",
     "mrt",
     "history",
+    "bmp",
 ];
 
 /// Decodes and checks the whole file; `None` if anything was wrong (see `cx.errors`).
@@ -97,6 +98,10 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         Some(n) => crate::history::decode_history(cx, n, &data_dir),
         None => Some(crate::history::HistorySettings::defaults(&data_dir)),
     };
+    let bmp = match f.get("bmp") {
+        Some(n) => crate::bmp::decode_bmp(cx, n),
+        None => Some(Vec::new()),
+    };
     if !cx.errors.is_empty() {
         return None;
     }
@@ -115,6 +120,7 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
         mrt,
         source,
         history: history?,
+        bmp: bmp?,
     })
 }
 

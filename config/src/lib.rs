@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+mod bmp;
 mod build;
 mod clickhouse;
 mod collector;
@@ -21,6 +22,7 @@ mod summary;
 
 use std::path::{Path, PathBuf};
 
+pub use bmp::BmpStation;
 pub use clickhouse::ClickHouseSettings;
 pub use collector::{AlertTargets, CollectorSettings, ProbeSettings, SlaSettings};
 pub use collector_ops::{BaselineSettings, InterfaceSettings, ProbeKind, ProbeTags};

@@ -37,6 +37,8 @@ pub struct Config {
     pub looking_glass: Option<crate::looking_glass::LookingGlass>,
     /// Periodic MRT dumps, if the file has an `mrt:` section.
     pub mrt: Option<crate::mrt::MrtDumps>,
+    /// BMP monitoring stations every route server exports to (`bmp:`).
+    pub bmp: Vec<crate::bmp::BmpStation>,
     /// The file this configuration was read from.
     pub source: PathBuf,
     /// The history store (defaults when `history:` is absent).

@@ -539,3 +539,23 @@ fn mrt_interval_is_bounded() {
         "`interval` must be between 1s and 24h",
     );
 }
+
+#[test]
+fn bmp_station_needs_a_port_and_known_keys() {
+    let text = edit(
+        "members:\n",
+        "bmp:\n  - { host: 127.0.0.1 }  # HERE\nmembers:\n",
+    );
+    only_error(&text, line_of(&text, "# HERE"), "port");
+    let text = edit(
+        "members:\n",
+        "bmp:\n  - { host: 127.0.0.1, port: 1790, prot: 1 }  # HERE\nmembers:\n",
+    );
+    only_error(&text, line_of(&text, "# HERE"), "prot");
+    let text = edit("members:\n", "bmp: []  # HERE\nmembers:\n");
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`bmp` must list at least one entry",
+    );
+}

@@ -277,3 +277,20 @@ fn mrt_dumps_section_with_defaults() {
     assert_eq!(m.keep, 96);
     assert_eq!(m.dir, cfg.exchange.data_dir.join("mrt"));
 }
+
+#[test]
+fn bmp_stations_section() {
+    let cfg =
+        fox_config::parse(&common::edit("members:\n", "members:\n"), "t.yaml").expect("valid");
+    assert!(cfg.bmp.is_empty());
+    let text = common::edit(
+        "members:\n",
+        "bmp:\n  - { host: 127.0.0.1, port: 1790 }\n  - { host: \"::1\", port: 5000 }\nmembers:\n",
+    );
+    let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
+    let got: Vec<(String, u16)> = cfg.bmp.iter().map(|b| (b.host.clone(), b.port)).collect();
+    assert_eq!(
+        got,
+        vec![("127.0.0.1".to_string(), 1790), ("::1".to_string(), 5000)]
+    );
+}

@@ -235,6 +235,34 @@ async fn watch_md5_drops(metrics: Arc<Metrics>) {
     }
 }
 
+/// Seconds between BMP Statistics Reports.
+const BMP_STATS_EVERY: u64 = 30;
+/// Messages queued per BMP station before they are dropped (then a resync).
+const BMP_QUEUE: usize = 65_536;
+
+/// Connect to the configured BMP stations (RFC 7854); each gets an Initiation.
+fn start_bmp(config: &Config, rs: &fox_config::RouteServer) -> Vec<crate::bmp::client::BmpStation> {
+    config
+        .bmp
+        .iter()
+        .map(|b| {
+            let addr = if b.host.contains(':') {
+                format!("[{}]:{}", b.host, b.port)
+            } else {
+                format!("{}:{}", b.host, b.port)
+            };
+            let descr = format!(
+                "FOX route server {} AS{}",
+                env!("CARGO_PKG_VERSION"),
+                rs.asn
+            );
+            let init = crate::bmp::initiation(&rs.name, &descr);
+            tracing::info!(station = %addr, "BMP export on");
+            crate::bmp::client::BmpStation::start(addr, init, BMP_QUEUE).0
+        })
+        .collect()
+}
+
 /// Run route server `name` of the exchange until `shutdown` carries a
 /// message (sent to every member in an administrative Cease, RFC 9003).
 pub async fn run(
@@ -294,7 +322,25 @@ pub async fn run_with_reload(
     }
 
     let (rib_tx, rib_rx) = mpsc::channel(1024);
-    let rib = Rib::new(statics, export.clone(), policy, metrics.clone());
+    let mut rib = Rib::new(statics, export.clone(), policy, metrics.clone());
+    let bmp_stations = start_bmp(&config, &rs);
+    if !bmp_stations.is_empty() {
+        rib.set_bmp(crate::bmp::feed::Feed::new(
+            bmp_stations.clone(),
+            BMP_STATS_EVERY,
+        ));
+        let tick = rib_tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                let ev = RibMsg::Bmp(crate::bmp::feed::BmpEvent::Tick);
+                if tick.send(ev).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
     tokio::spawn(rib.run(rib_tx.clone(), rib_rx));
     let _rpki = start_rpki(&config, &metrics, rib_tx.clone())?;
     if let Some(m) = &config.mrt {
@@ -384,6 +430,13 @@ pub async fn run_with_reload(
     server.await.context("admin API")?;
     // Give the sessions a moment to send their Cease.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    for s in &bmp_stations {
+        s.send(crate::bmp::termination(0, "route server shutting down"));
+    }
+    if !bmp_stations.is_empty() {
+        // Let the station tasks write the Peer Downs and the Termination.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     if let Some(s) = snapshots {
         let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
     }

@@ -6,6 +6,7 @@
 //! not written yet.
 
 pub mod client;
+pub mod feed;
 #[cfg(test)]
 mod tests;
 

@@ -12,6 +12,7 @@
 
 pub mod aspa;
 pub mod attrs;
+mod bmp_hooks;
 pub mod decision;
 pub mod export;
 pub mod mrt;
@@ -23,6 +24,8 @@ pub mod reload;
 pub mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bmp;
 #[cfg(test)]
 mod tests_out;
 
@@ -110,6 +113,8 @@ pub enum RibMsg {
     SetPeer(PeerStatic),
     /// Configuration reload: new peering LANs; every path is evaluated again.
     SetPeeringLans(Vec<IpNet>),
+    /// Session events and the timer of the BMP export.
+    Bmp(crate::bmp::feed::BmpEvent),
 }
 
 /// The sending side that sessions and the API use to reach the RIB.
@@ -135,6 +140,8 @@ pub struct Rib {
     metrics: Arc<Metrics>,
     self_tx: Option<RibTx>,
     last_publish: Option<Instant>,
+    /// BMP export, when stations are configured.
+    bmp: Option<crate::bmp::feed::Feed>,
 }
 
 struct Keys<'a>(&'a [PeerState]);
@@ -224,7 +231,13 @@ impl Rib {
             metrics,
             self_tx: None,
             last_publish: None,
+            bmp: None,
         }
+    }
+
+    /// Export to BMP stations (RFC 7854) from now on.
+    pub fn set_bmp(&mut self, feed: crate::bmp::feed::Feed) {
+        self.bmp = Some(feed);
     }
 
     /// Run the RIB until every sender is gone.
@@ -308,6 +321,7 @@ impl Rib {
             RibMsg::SetPeeringLans(lans) => {
                 self.set_peering_lans(lans);
             }
+            RibMsg::Bmp(ev) => self.bmp_event(ev),
         }
     }
 
@@ -337,6 +351,10 @@ impl Rib {
     }
 
     fn peer_down(&mut self, peer: PeerId, restart_time: Option<Duration>) {
+        if let Some(b) = self.bmp.as_mut().filter(|b| b.is_up(peer)) {
+            // Dropped without a session-side BMP event (e.g. a removed neighbour).
+            b.down(peer, &crate::bmp::DownReason::LocalNoNotification(0));
+        }
         let st = &mut self.peers[peer as usize];
         st.established = false;
         st.out = None;
@@ -408,10 +426,24 @@ impl Rib {
             return;
         }
         let stat = st.stat.clone();
+        let bmp = self.bmp.as_ref().is_some_and(|b| b.is_up(peer));
+        if bmp {
+            let was: Vec<IpNet> = (update.withdrawn.iter().copied())
+                .filter(|p| self.accepted_from(peer, p))
+                .collect();
+            if let Some(b) = &self.bmp {
+                b.withdraw(peer, false, &update.withdrawn);
+                b.withdraw(peer, true, &was);
+            }
+        }
         for prefix in update.withdrawn {
             self.change(peer, prefix, None);
         }
         for (mut attrs, prefixes) in update.announced {
+            let (mut post, mut post_wd) = (Vec::new(), Vec::new());
+            if let (true, Some(b)) = (bmp, &self.bmp) {
+                b.announce(peer, false, &attrs, &prefixes);
+            }
             // LOCAL_PREF from an external neighbour is not used (RFC 4271 5.1.5).
             attrs.local_pref = None;
             // A link-local IPv6 next hop is only meaningful from the peer
@@ -431,6 +463,13 @@ impl Rib {
             let attrs = self.interner.intern(attrs);
             for prefix in prefixes {
                 let verdict = self.policy.evaluate(&stat, &prefix, &attrs);
+                if bmp {
+                    if verdict.accepted() {
+                        post.push(prefix);
+                    } else if self.accepted_from(peer, &prefix) {
+                        post_wd.push(prefix);
+                    }
+                }
                 let path = Path {
                     peer,
                     verdict,
@@ -438,6 +477,10 @@ impl Rib {
                     attrs: attrs.clone(),
                 };
                 self.change(peer, prefix, Some(path));
+            }
+            if let (true, Some(b)) = (bmp, &self.bmp) {
+                b.announce(peer, true, &attrs, &post);
+                b.withdraw(peer, true, &post_wd);
             }
         }
         if let Some(afi) = update.end_of_rib {
@@ -499,6 +542,7 @@ impl Rib {
             for p in updates {
                 changed += 1;
                 let peer = p.peer;
+                self.bmp_verdict_changed(&p, prefix);
                 self.change(peer, prefix, Some(p));
             }
         }

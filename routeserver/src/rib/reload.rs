@@ -98,6 +98,7 @@ impl Rib {
                 let mut p = path.clone();
                 p.verdict = v;
                 changed += 1;
+                self.bmp_verdict_changed(&p, prefix);
                 self.change(peer, prefix, Some(p));
             }
         }

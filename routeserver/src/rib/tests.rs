@@ -400,7 +400,7 @@ fn metrics_count_filtered_routes_by_reason_and_rpki_state() {
     );
 }
 
-fn reload_static(id: PeerId, asn: u32, max_as_path_len: usize) -> PeerStatic {
+pub(super) fn reload_static(id: PeerId, asn: u32, max_as_path_len: usize) -> PeerStatic {
     PeerStatic {
         id,
         member: Arc::from(format!("m{asn}")),

@@ -43,6 +43,11 @@ pub struct MsgReader {
 }
 
 impl MsgReader {
+    /// Local and remote TCP endpoints of the connection.
+    pub fn addrs(&self) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+        Some((self.rd.local_addr().ok()?, self.rd.peer_addr().ok()?))
+    }
+
     pub fn new(rd: OwnedReadHalf) -> Self {
         MsgReader {
             rd,

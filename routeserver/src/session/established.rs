@@ -11,6 +11,7 @@ use super::handshake::Negotiated;
 use super::status::State;
 use super::writer::{run_writer, send_hold_time, WriterCmd, WriterCounters};
 use super::{set_state, NeighborConfig, PeerEnv, SharedStatus};
+use crate::bmp::feed::{down_reason, BmpEvent};
 use crate::rib::{OutQueue, PeerCtl, PeerUp, RibMsg};
 use crate::wire::{self, Afi, Message, Notification, SAFI_UNICAST};
 
@@ -89,6 +90,16 @@ pub async fn run(
         out: out_tx,
         ctl: ctl_tx,
     };
+    if let Some((local, remote)) = rd.addrs() {
+        let (peer, opens) = (cfg.id, neg.opens.clone());
+        let ev = BmpEvent::Up {
+            peer,
+            local,
+            remote,
+            opens,
+        };
+        let _ = env.rib.send(RibMsg::Bmp(ev)).await;
+    }
     if env.rib.send(RibMsg::Up { peer: cfg.id, up }).await.is_err() {
         writer.abort();
         return SessionError::Local("RIB stopped".into());
@@ -184,6 +195,11 @@ pub async fn run(
         (true, Some(t)) => Some(Duration::from_secs(t as u64)),
         _ => None,
     };
+    let ev = BmpEvent::Down {
+        peer: cfg.id,
+        reason: down_reason(&err),
+    };
+    let _ = env.rib.send(RibMsg::Bmp(ev)).await;
     let _ = env
         .rib
         .send(RibMsg::Down {

@@ -23,6 +23,8 @@ pub struct Negotiated {
     pub route_refresh: bool,
     /// The member's graceful-restart time, if it announced the capability.
     pub restart_time: Option<u16>,
+    /// The OPEN sent and the OPEN received (for BMP Peer Up).
+    pub opens: std::sync::Arc<(Open, Open)>,
 }
 
 /// Hold time while waiting for the peer's OPEN. RFC 4271 suggests 4
@@ -154,6 +156,7 @@ pub fn negotiate(ours: &Open, theirs: &Open) -> Negotiated {
         ipv6,
         route_refresh: rr,
         restart_time,
+        opens: std::sync::Arc::new((ours.clone(), theirs.clone())),
     }
 }
 
