@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{afi_of, eligible, global_best, select, Path, PeerId, Rib};
 use crate::policy::reasons::Reason;
 use crate::policy::verdict::RpkiTag;
-use crate::wire::{AsSegment, NextHop, PathAttrs};
+use crate::wire::{Afi, AsSegment, NextHop, PathAttrs};
 
 /// Which routes of a neighbour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -469,9 +469,18 @@ impl Rib {
     fn prefix_view(&self, prefix: IpNet, paths: &[Path]) -> PrefixView {
         let g = global_best(paths, &self.peers);
         let afi = afi_of(&prefix);
+        // Only sessions that carry the prefix's address family can receive it; a member's
+        // IPv6 session is not a receiver of an IPv4 prefix (nor a reason to list it).
         let receivers = self
             .targets
             .iter()
+            .filter(|&&t| {
+                let ts = &self.peers[t as usize];
+                match afi {
+                    Afi::Ipv4 => ts.ipv4,
+                    Afi::Ipv6 => ts.ipv6,
+                }
+            })
             .map(|&t| {
                 let ts = &self.peers[t as usize];
                 let sel = select(paths, g, &self.peers, ts, &self.export, afi);

@@ -626,3 +626,48 @@ fn aspa_change_reverifies_paths_and_updates_exports_in_place() {
     rib.flush();
     assert_eq!(drain(&mut m[1]).1, vec![leak]);
 }
+
+#[test]
+fn lookup_lists_only_sessions_of_the_prefix_family() {
+    let (mut rib, _m) = setup(&[1659, 7539, 9264]);
+    // Member 2's session carries IPv6 only.
+    rib.handle(RibMsg::Down {
+        peer: 2,
+        restart_time: None,
+    });
+    let (out_tx, _out) = OutQueue::new();
+    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
+    rib.handle(RibMsg::Up {
+        peer: 2,
+        up: PeerUp {
+            router_id: 3,
+            ipv4: false,
+            ipv6: true,
+            out: out_tx,
+            ctl: ctl_tx,
+        },
+    });
+    announce(
+        &mut rib,
+        0,
+        attrs(vec![1659], [192, 0, 2, 10], vec![]),
+        &["140.112.0.0/16"],
+    );
+    rib.flush();
+    let query::Answer::Lookup(views) = rib.answer(query::Query::Lookup {
+        prefix: "140.112.0.0/16".parse().unwrap(),
+        mode: query::MatchMode::Exact,
+        limit: 10,
+    }) else {
+        panic!("lookup answers with prefix views");
+    };
+    assert_eq!(views.len(), 1);
+    let asns: Vec<u32> = views[0].receivers.iter().map(|r| r.asn).collect();
+    // The announcer itself is listed (its own path withheld); the IPv6-only session is not.
+    assert_eq!(asns, vec![1659, 7539]);
+    assert!(views[0].receivers[1].receives_from.is_some());
+    assert_eq!(
+        views[0].receivers[0].best_withheld.as_deref(),
+        Some("its own path")
+    );
+}
