@@ -385,6 +385,7 @@ pub async fn serve(
     }
     for p in &settings.probes {
         let probe = collector.add_probe(p.clone());
+        probe.set_rtt_baseline(&settings.baselines);
         tracing::info!(probe = %p.name, target = %p.target, kind = ?p.kind, "probe starting");
         tasks.push(tokio::spawn(crate::probe::run(
             probe,

@@ -94,6 +94,7 @@ async fn surge_names_the_target_and_drop_is_seen() {
         surge_min_bps: 1e6,
         busy_bps: 1e5,
         drop_ratio: 0.05,
+        ..BaselineSettings::default()
     });
     let engine = AlertEngine::new(SlaSettings::default(), Notifier::default());
     let mut feed = Feeder {

@@ -69,6 +69,14 @@ pub struct BaselineSettings {
     pub busy_bps: f64,
     /// A busy member falling under this fraction of its baseline is a drop (default 0.05).
     pub drop_ratio: f64,
+    /// Per-probe RTT band: learned mean ± `rtt_k` times the learned mean absolute
+    /// deviation (default 4).
+    pub rtt_k: f64,
+    /// Smallest half-width of the RTT band, milliseconds (default 1), so a very steady
+    /// RTT does not alert on jitter.
+    pub rtt_min_band_ms: f64,
+    /// Consecutive replies outside the band before an RTT anomaly is raised (default 3).
+    pub rtt_after: u32,
 }
 
 // The loader accepts finite numbers only, so equality is total.
@@ -83,6 +91,9 @@ impl Default for BaselineSettings {
             surge_min_bps: 100e6,
             busy_bps: 10e6,
             drop_ratio: 0.05,
+            rtt_k: 4.0,
+            rtt_min_band_ms: 1.0,
+            rtt_after: 3,
         }
     }
 }
@@ -224,6 +235,9 @@ pub(crate) fn decode_baselines(
         "surge_min_bps",
         "busy_bps",
         "drop_ratio",
+        "rtt_k",
+        "rtt_min_band_ms",
+        "rtt_after",
     ];
     let f = cx.fields(node, "baselines", KEYS)?;
     let d = BaselineSettings::default();
@@ -243,6 +257,9 @@ pub(crate) fn decode_baselines(
     let surge_min_bps = num("surge_min_bps", d.surge_min_bps, 0.0, 1e15);
     let busy_bps = num("busy_bps", d.busy_bps, 0.0, 1e15);
     let drop_ratio = num("drop_ratio", d.drop_ratio, 0.0, 1.0);
+    let rtt_k = num("rtt_k", d.rtt_k, 0.1, 1e3);
+    let rtt_min_band_ms = num("rtt_min_band_ms", d.rtt_min_band_ms, 0.0, 1e6);
+    let rtt_after = num("rtt_after", f64::from(d.rtt_after), 1.0, 1000.0).map(|v| v as u32);
     Some(BaselineSettings {
         interval: interval?,
         warmup: warmup?,
@@ -250,5 +267,8 @@ pub(crate) fn decode_baselines(
         surge_min_bps: surge_min_bps?,
         busy_bps: busy_bps?,
         drop_ratio: drop_ratio?,
+        rtt_k: rtt_k?,
+        rtt_min_band_ms: rtt_min_band_ms?,
+        rtt_after: rtt_after?,
     })
 }

@@ -14,7 +14,7 @@ fn with_collector(section: &str) -> String {
 #[test]
 fn interfaces_baselines_and_tags_are_read() {
     let text = with_collector(
-        "collector:\n  interfaces:\n    - { name: br-a, site: a }\n    - { name: eth1, site: b }\n  interface_interval: 500ms\n  alert_hold: 3s\n  baselines: { interval: 30s, warmup: 5, surge_factor: 4, surge_min_bps: 1000, busy_bps: 2e6, drop_ratio: 0.1 }\n  probes:\n    - { name: gsn, kind: icmp, target: 10.0.0.2, site: b, link: a-b, member: GSN }\n    - { name: rs1, target: \"10.0.0.1:862\", route_server: rs1 }\n",
+        "collector:\n  interfaces:\n    - { name: br-a, site: a }\n    - { name: eth1, site: b }\n  interface_interval: 500ms\n  alert_hold: 3s\n  baselines: { interval: 30s, warmup: 5, surge_factor: 4, surge_min_bps: 1000, busy_bps: 2e6, drop_ratio: 0.1, rtt_k: 3, rtt_min_band_ms: 0.5, rtt_after: 2 }\n  probes:\n    - { name: gsn, kind: icmp, target: 10.0.0.2, site: b, link: a-b, member: GSN }\n    - { name: rs1, target: \"10.0.0.1:862\", route_server: rs1 }\n",
     );
     let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
     let c = &cfg.collector;
@@ -29,6 +29,7 @@ fn interfaces_baselines_and_tags_are_read() {
     assert_eq!((b.interval, b.warmup), (Duration::from_secs(30), 5));
     assert_eq!((b.surge_factor, b.surge_min_bps), (4.0, 1000.0));
     assert_eq!((b.busy_bps, b.drop_ratio), (2e6, 0.1));
+    assert_eq!((b.rtt_k, b.rtt_min_band_ms, b.rtt_after), (3.0, 0.5, 2));
     let p = &c.probes[0];
     assert_eq!(p.kind, ProbeKind::Icmp);
     assert_eq!(p.target, "10.0.0.2:0".parse().unwrap());
@@ -54,6 +55,8 @@ fn defaults_without_the_new_keys() {
     assert_eq!(c.interface_interval, Duration::from_secs(10));
     assert_eq!(c.alert_hold, Duration::from_secs(10));
     assert_eq!(c.baselines.warmup, 30);
+    assert_eq!(c.baselines.rtt_k, 4.0);
+    assert_eq!(c.baselines.rtt_after, 3);
 }
 
 #[test]

@@ -23,6 +23,11 @@ use crate::probe::Probe;
 /// `resolve_timeout`).
 pub const RESEND_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// SLA windows judged by the availability alert (the 30 d one is for the monthly report).
+pub const AVAILABILITY_WINDOWS: [&str; 2] = ["1h", "1d"];
+/// Minutes with results a window needs before its availability is judged.
+pub const MIN_AVAILABILITY_MINUTES: u32 = 10;
+
 /// What an alert is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,6 +48,10 @@ pub enum AlertKind {
     TrafficSurge,
     /// A normally busy member's traffic fell to almost nothing.
     TrafficDrop,
+    /// A probe's RTT left the band learned for this hour of the day.
+    RttAnomaly,
+    /// Availability over the 1 h or 1 d window under the SLA target.
+    AvailabilityLow,
 }
 
 impl AlertKind {
@@ -57,13 +66,19 @@ impl AlertKind {
             AlertKind::RouteServerDown => "FoxRouteServerDown",
             AlertKind::TrafficSurge => "FoxTrafficSurge",
             AlertKind::TrafficDrop => "FoxTrafficDrop",
+            AlertKind::RttAnomaly => "FoxProbeRttAnomaly",
+            AlertKind::AvailabilityLow => "FoxProbeAvailabilityLow",
         }
     }
 
     /// The Alertmanager label that carries the subject.
     pub fn subject_label(self) -> &'static str {
         match self {
-            AlertKind::RttHigh | AlertKind::LossHigh | AlertKind::ProbeDown => "probe",
+            AlertKind::RttHigh
+            | AlertKind::LossHigh
+            | AlertKind::ProbeDown
+            | AlertKind::RttAnomaly
+            | AlertKind::AvailabilityLow => "probe",
             AlertKind::SiteUnreachable => "site",
             AlertKind::LinkDown => "link",
             AlertKind::RouteServerDown => "route_server",
@@ -75,7 +90,11 @@ impl AlertKind {
     pub fn critical(self) -> bool {
         !matches!(
             self,
-            AlertKind::RttHigh | AlertKind::LossHigh | AlertKind::TrafficDrop
+            AlertKind::RttHigh
+                | AlertKind::LossHigh
+                | AlertKind::TrafficDrop
+                | AlertKind::RttAnomaly
+                | AlertKind::AvailabilityLow
         )
     }
 }
@@ -200,10 +219,33 @@ impl AlertEngine {
     /// its site, link or route server fail, one alert names that cause and lists the probes
     /// as symptoms; its own alerts wait `hold` for such a cause before they go out.
     pub fn evaluate(&self, probe: &Arc<Probe>) {
-        let (down, rtt, loss) = {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.evaluate_at(probe, now);
+    }
+
+    /// `evaluate` at unix time `now` (seconds; the availability windows end there).
+    pub fn evaluate_at(&self, probe: &Arc<Probe>, now: u64) {
+        let (down, rtt, loss, anomaly) = {
             let st = probe.state();
-            (st.down(), st.recent_rtt(), st.recent_loss())
+            (
+                st.down(),
+                st.recent_rtt(),
+                st.recent_loss(),
+                st.rtt_baseline.anomaly(),
+            )
         };
+        let avail_target = self.sla.availability_percent();
+        let low_avail = probe
+            .availability(now)
+            .into_iter()
+            .filter(|w| {
+                AVAILABILITY_WINDOWS.contains(&w.window) && w.minutes >= MIN_AVAILABILITY_MINUTES
+            })
+            .filter_map(|w| w.ratio.map(|r| (w.window, r * 100.0)))
+            .filter(|(_, pct)| *pct < avail_target)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
         let rtt_target = self.sla.rtt.as_secs_f64();
         let loss_target = self.sla.loss_percent();
         let checks = [
@@ -235,6 +277,26 @@ impl AlertEngine {
                     probe.name,
                     loss.unwrap_or_default() * 100.0,
                     loss_target
+                ),
+            ),
+            (
+                AlertKind::RttAnomaly,
+                !down && anomaly.is_some(),
+                format!(
+                    "probe {}: {}",
+                    probe.name,
+                    anomaly.map(|a| a.describe()).unwrap_or_default()
+                ),
+            ),
+            (
+                AlertKind::AvailabilityLow,
+                low_avail.is_some(),
+                format!(
+                    "probe {}: availability {:.3}% over {} is under the target of {:.3}%",
+                    probe.name,
+                    low_avail.map_or(0.0, |a| a.1),
+                    low_avail.map_or("", |a| a.0),
+                    avail_target
                 ),
             ),
         ];
@@ -340,7 +402,11 @@ fn record(h: &fox_history::HistoryHandle, alert: &Alert) {
                 | AlertKind::LinkDown
                 | AlertKind::RouteServerDown
                 | AlertKind::TrafficSurge => "critical",
-                AlertKind::RttHigh | AlertKind::LossHigh | AlertKind::TrafficDrop => "warning",
+                AlertKind::RttHigh
+                | AlertKind::LossHigh
+                | AlertKind::TrafficDrop
+                | AlertKind::RttAnomaly
+                | AlertKind::AvailabilityLow => "warning",
             };
             let mut symptoms = alert.summary.clone();
             for s in &alert.symptoms {

@@ -13,12 +13,14 @@
 //!   NOC can decide to blackhole.
 //! - Drop: a member whose baseline is at least `busy_bps` falls under `drop_ratio` of it.
 
+pub mod rtt;
 pub mod talkers;
 
 use std::collections::HashMap;
 
 use fox_config::BaselineSettings;
 
+pub use rtt::{RttAnomaly, RttBaseline};
 pub use talkers::{FlowKey, MemberTalkers, Talkers};
 
 use crate::alert::{AlertKind, Finding};

@@ -60,6 +60,8 @@ pub struct ProbeState {
     pub recent: VecDeque<Option<f64>>,
     /// Per-minute results for availability.
     pub minutes: MinuteRing,
+    /// Learned RTT band with its daily profile.
+    pub rtt_baseline: crate::baseline::RttBaseline,
 }
 
 impl ProbeState {
@@ -71,6 +73,7 @@ impl ProbeState {
         self.consecutive_lost = 0;
         self.push(Some(rtt));
         self.minutes.record(now, true);
+        self.rtt_baseline.observe(rtt, now);
     }
 
     /// Records a loss at unix time `now`.
@@ -200,6 +203,11 @@ impl Probe {
             let ts = i64::try_from(now).unwrap_or(i64::MAX);
             h.record(|b| b.add_probe_result(&self.name, ts, None));
         }
+    }
+
+    /// Judges this probe's RTT against a baseline learned with `settings` (from now on).
+    pub fn set_rtt_baseline(&self, settings: &fox_config::BaselineSettings) {
+        self.state().rtt_baseline = crate::baseline::RttBaseline::new(settings.clone());
     }
 
     /// Records every later result in the history store too (set once).
