@@ -5,6 +5,7 @@
 //!   bytes and packets in and out per IP version, one point per minute or hour
 //! - `GET /api/v1/history/service?from=&to=`: per probe target and hour, packets sent and
 //!   lost, minutes with data and up (availability), RTT median/p95; and the period's totals
+//!   with the probe's configured target (`null` for a probe no longer configured)
 //!
 //! `from`/`to` are unix seconds, the range is `[from, to)`. Hours not yet rolled up are
 //! summed from the minutes, so the hourly series reaches up to now.
@@ -324,6 +325,11 @@ pub async fn service(
         Ok(r) => r,
         Err(r) => return r,
     };
+    let targets: BTreeMap<String, String> = c
+        .probes()
+        .iter()
+        .map(|p| (p.name.clone(), p.target_text()))
+        .collect();
     let sla = c.sla();
     let target_us = u32::try_from(sla.rtt.as_micros()).unwrap_or(u32::MAX);
     let mut probes: BTreeMap<String, (Vec<Value>, u64, u64, u64, u64, RttHistogram)> =
@@ -351,6 +357,7 @@ pub async fn service(
         .map(|(name, (hours, sent, lost, with_data, up, hist))| {
             let samples = hist.count();
             json!({
+                "target": targets.get(&name),
                 "probe": name,
                 "sent": sent,
                 "lost": lost,
