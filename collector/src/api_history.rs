@@ -40,15 +40,36 @@ pub struct RangeParams {
     pub step: Option<String>,
 }
 
-fn err(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": msg.into() }))).into_response()
+/// An error answer: status and message, sent as `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
 }
 
-fn bad(msg: impl Into<String>) -> Response {
+fn err(status: StatusCode, msg: impl Into<String>) -> ApiError {
+    ApiError(status, msg.into())
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
     err(StatusCode::BAD_REQUEST, msg)
 }
 
-fn parse_ts(v: Option<&str>, name: &str) -> Result<Option<Ts>, Response> {
+/// Per probe over the range: hourly rows, sent, lost, minutes with data, minutes up, RTTs.
+#[derive(Default)]
+struct ProbeTotal {
+    hours: Vec<Value>,
+    sent: u64,
+    lost: u64,
+    with_data: u64,
+    up: u64,
+    hist: RttHistogram,
+}
+
+fn parse_ts(v: Option<&str>, name: &str) -> Result<Option<Ts>, ApiError> {
     match v {
         None | Some("") => Ok(None),
         Some(s) => s
@@ -62,7 +83,7 @@ fn parse_ts(v: Option<&str>, name: &str) -> Result<Option<Ts>, Response> {
 
 /// `[from, to)` from the query: `to` defaults to now, `from` to `to - default_span`; the span
 /// must be positive and at most `max`.
-fn range(p: &RangeParams, default_span: i64, max: i64) -> Result<(Ts, Ts), Response> {
+fn range(p: &RangeParams, default_span: i64, max: i64) -> Result<(Ts, Ts), ApiError> {
     let to = parse_ts(p.to.as_deref(), "to")?
         .unwrap_or_else(|| i64::try_from(crate::server::unix_now()).unwrap_or(0) + 1);
     let from = parse_ts(p.from.as_deref(), "from")?.unwrap_or(to.saturating_sub(default_span));
@@ -79,7 +100,7 @@ fn range(p: &RangeParams, default_span: i64, max: i64) -> Result<(Ts, Ts), Respo
 }
 
 /// The store file, or the error answer when history is off or not yet written.
-fn store_path(c: &Collector) -> Result<PathBuf, Response> {
+fn store_path(c: &Collector) -> Result<PathBuf, ApiError> {
     let Some((_, path)) = c.history() else {
         return Err(err(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -102,7 +123,7 @@ fn store_path(c: &Collector) -> Result<PathBuf, Response> {
 async fn with_store<T: Send + 'static>(
     path: PathBuf,
     f: impl FnOnce(&HistoryStore) -> Result<T, fox_history::HistoryError> + Send + 'static,
-) -> Result<T, Response> {
+) -> Result<T, ApiError> {
     let r = tokio::task::spawn_blocking(move || {
         let store = HistoryStore::open_read_only(&path)?;
         f(&store)
@@ -202,7 +223,7 @@ pub async fn member(
 ) -> Response {
     let p = match q {
         Ok(Query(p)) => p,
-        Err(e) => return bad(format!("bad query: {}", e.body_text())),
+        Err(e) => return bad(format!("bad query: {}", e.body_text())).into_response(),
     };
     let Some(asn) = member
         .strip_prefix("AS")
@@ -211,12 +232,14 @@ pub async fn member(
         .parse::<u32>()
         .ok()
     else {
-        return bad(format!("`{member}` is not an ASN"));
+        return bad(format!("`{member}` is not an ASN")).into_response();
     };
     let minute = match p.step.as_deref() {
         None | Some("hour") => false,
         Some("minute") => true,
-        Some(s) => return bad(format!("`step` must be `minute` or `hour`, not `{s}`")),
+        Some(s) => {
+            return bad(format!("`step` must be `minute` or `hour`, not `{s}`")).into_response()
+        }
     };
     let (span, max) = if minute {
         (86_400, MAX_MINUTE_RANGE)
@@ -225,11 +248,11 @@ pub async fn member(
     };
     let (from, to) = match range(&p, span, max) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let path = match store_path(&c) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let rows = with_store(path, move |s| {
         if minute {
@@ -248,7 +271,7 @@ pub async fn member(
             "points": points(&rows),
         }))
         .into_response(),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -290,18 +313,19 @@ pub async fn service(
 ) -> Response {
     let p = match q {
         Ok(Query(p)) => p,
-        Err(e) => return bad(format!("bad query: {}", e.body_text())),
+        Err(e) => return bad(format!("bad query: {}", e.body_text())).into_response(),
     };
     if p.step.is_some() {
-        return bad("`step` is not a parameter of the service figures (always hourly)");
+        return bad("`step` is not a parameter of the service figures (always hourly)")
+            .into_response();
     }
     let (from, to) = match range(&p, 30 * 86_400, MAX_HOUR_RANGE) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let path = match store_path(&c) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let rows = with_store(path, move |s| {
         let rolled = s.rolled_until()?.unwrap_or(i64::MIN).clamp(from, to);
@@ -323,7 +347,7 @@ pub async fn service(
     .await;
     let rows = match rows {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let targets: BTreeMap<String, String> = c
         .probes()
@@ -332,11 +356,10 @@ pub async fn service(
         .collect();
     let sla = c.sla();
     let target_us = u32::try_from(sla.rtt.as_micros()).unwrap_or(u32::MAX);
-    let mut probes: BTreeMap<String, (Vec<Value>, u64, u64, u64, u64, RttHistogram)> =
-        BTreeMap::new();
+    let mut probes: BTreeMap<String, ProbeTotal> = BTreeMap::new();
     for r in rows {
         let e = probes.entry(r.probe.clone()).or_default();
-        e.0.push(json!({
+        e.hours.push(json!({
             "ts": r.ts,
             "sent": r.sent,
             "lost": r.lost,
@@ -346,15 +369,23 @@ pub async fn service(
             "rtt_median_ms": ms(r.histogram.quantile(0.5)),
             "rtt_p95_ms": ms(r.histogram.quantile(0.95)),
         }));
-        e.1 = e.1.saturating_add(r.sent);
-        e.2 = e.2.saturating_add(r.lost);
-        e.3 += u64::from(r.minutes_with_data);
-        e.4 += u64::from(r.minutes_up);
-        e.5.merge(&r.histogram);
+        e.sent = e.sent.saturating_add(r.sent);
+        e.lost = e.lost.saturating_add(r.lost);
+        e.with_data += u64::from(r.minutes_with_data);
+        e.up += u64::from(r.minutes_up);
+        e.hist.merge(&r.histogram);
     }
     let probes: Vec<Value> = probes
         .into_iter()
-        .map(|(name, (hours, sent, lost, with_data, up, hist))| {
+        .map(|(name, t)| {
+            let ProbeTotal {
+                hours,
+                sent,
+                lost,
+                with_data,
+                up,
+                hist,
+            } = t;
             let samples = hist.count();
             json!({
                 "target": targets.get(&name),
