@@ -64,10 +64,11 @@ blackhole: {{ next_hop_ipv4: 127.0.0.66 }}\n\
 rpki: {{ files: [\"{vrps}\"] }}\n\
 collector: {{ sflow_listen: [\"127.0.0.1:6343\"], api: \"127.0.0.1:8190\", stamp_reflector: \"127.0.0.1:8620\",\n\
   probes: [ {{ name: hsinchu, target: \"127.0.0.1:8620\" }}, {{ name: taichung, target: \"127.0.0.1:8620\" }}, {{ name: tainan, target: \"127.0.0.1:8620\" }} ] }}\n\
-looking_glass: {{ listen: \"127.0.0.1:8080\", collectors: [ {{ name: collector, url: \"http://127.0.0.1:8190\" }} ] }}\n\
+looking_glass: {{ listen: \"127.0.0.1:8080\", tokens_file: \"{tokens}\", collectors: [ {{ name: collector, url: \"http://127.0.0.1:8190\" }} ] }}\n\
 members:\n",
         data = dir.join("data").display(),
-        vrps = vrps.display()
+        vrps = vrps.display(),
+        tokens = dir.join("lg-tokens").display()
     );
     for (name, asn, last, site) in MEMBERS {
         let _ = writeln!(
@@ -77,6 +78,20 @@ members:\n",
         );
     }
     y
+}
+
+/// The demo's looking-glass login tokens: `demo-noc`, and `demo-<member>` (lower case) for
+/// each member, so the member pages (traffic history chart included) can be tried.
+fn demo_tokens() -> String {
+    let mut t = format!(
+        "# made by fox demo\nnoc {}\n",
+        fox_looking_glass::hash_token("demo-noc")
+    );
+    for (name, ..) in MEMBERS {
+        let token = format!("demo-{}", name.to_lowercase());
+        let _ = writeln!(t, "{name} {}", fox_looking_glass::hash_token(&token));
+    }
+    t
 }
 
 /// A VRP file made for the demo: for every member, ROAs that make some of
@@ -189,6 +204,7 @@ pub async fn run(
     }
     let vrps = dir.join("vrps.json");
     std::fs::write(&vrps, demo_vrps(&prepared))?;
+    std::fs::write(dir.join("lg-tokens"), demo_tokens())?;
     let config_path = dir.join("fox-demo.yaml");
     std::fs::write(&config_path, demo_yaml(&dir, &vrps))?;
     let config = fox_config::load(&config_path).map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
@@ -277,6 +293,8 @@ Filtered routes http://127.0.0.1:8180/api/v1/neighbors/127.0.0.12/routes/filtere
 Prefix lookup   http://127.0.0.1:8180/api/v1/lookup?prefix=8.8.8.8&mode=longest\n\
 Traffic         http://127.0.0.1:8190/api/v1/traffic   matrix http://127.0.0.1:8190/api/v1/matrix\n\
 Probes (RTT)    http://127.0.0.1:8190/api/v1/probes   (STAMP to a reflector on loopback)\n\
+Member history  http://127.0.0.1:8080/members/TANet/history   (log in with token demo-tanet or demo-noc; the chart fills as the collector writes history every minute)\n\
+Service figures http://127.0.0.1:8080/service   history API http://127.0.0.1:8190/api/v1/history/service\n\
 Metrics         http://127.0.0.1:8180/metrics   http://127.0.0.1:8181/metrics   http://127.0.0.1:8190/metrics   http://127.0.0.1:8080/metrics\n\
 Dashboards      lab/prometheus.yml scrapes these; Grafana dashboards in lab/grafana/ (docs/lab.md)\n\
 Ctrl-C stops everything.",

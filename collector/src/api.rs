@@ -12,6 +12,7 @@
 //! - `GET /api/v1/alerts`: firing alerts (probe, correlated, traffic) with their symptoms
 //! - `GET /api/v1/probes`: STAMP probes with RTT, loss, availability and SLA met/missed
 //! - `GET /api/v1/history`: the history store writer: enabled, file, batches, errors, last error
+//! - `GET /api/v1/history/member/{asn}`, `GET /api/v1/history/service`: see [`crate::api_history`]
 //! - `GET /metrics`: Prometheus text format
 
 use axum::extract::{Path, State};
@@ -40,6 +41,11 @@ pub fn router(collector: Collector) -> Router {
         .route("/api/v1/interfaces", get(interfaces))
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/history", get(history))
+        .route(
+            "/api/v1/history/member/{asn}",
+            get(crate::api_history::member),
+        )
+        .route("/api/v1/history/service", get(crate::api_history::service))
         .route("/metrics", get(metrics))
         .with_state(collector)
 }

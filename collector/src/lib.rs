@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod api;
+pub mod api_history;
 pub mod archive;
 pub mod baseline;
 pub mod fabric;

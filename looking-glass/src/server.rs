@@ -46,6 +46,14 @@ pub fn router(st: AppState) -> Router {
         )
         .route("/api/v1/lookup", get(api::lookup))
         .route("/api/v1/members/{name}", get(api::member))
+        .route(
+            "/api/v1/members/{name}/history",
+            get(crate::history::api_member_history),
+        )
+        .route(
+            "/api/v1/service/history",
+            get(crate::history::api_service_history),
+        )
         .route("/api/v1/reasons", get(api::reasons))
         .route("/metrics", get(api::metrics));
     let bw = Router::new()
@@ -111,6 +119,8 @@ pub fn router(st: AppState) -> Router {
             get(ui::pages::routes),
         )
         .route("/members/{name}", get(ui::pages::member))
+        .route("/members/{name}/history", get(ui::history::member))
+        .route("/service", get(ui::history::service))
         .route("/lookup", get(ui::pages::lookup))
         .route("/reasons", get(ui::pages::reasons))
         .route("/login", get(ui::pages::login_form).post(ui::pages::login))

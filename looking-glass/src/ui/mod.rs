@@ -1,5 +1,6 @@
 //! The web UI: server-rendered HTML, no JavaScript, one stylesheet served from here.
 
+pub mod history;
 pub mod pages;
 
 use axum::http::{header, StatusCode};
@@ -67,7 +68,7 @@ pub fn page(role: &Role, status: StatusCode, title: &str, body: &str) -> Respons
 <link rel="stylesheet" href="/static/fox.css">
 </head><body>
 <header><nav><a class="brand" href="/">FOX looking glass</a>
-<a href="/lookup">Prefix search</a> <a href="/reasons">Filter reasons</a>
+<a href="/lookup">Prefix search</a> <a href="/reasons">Filter reasons</a> <a href="/service">Service</a>
 <span class="who">{who}</span></nav></header>
 <main>
 <h1>{title}</h1>

@@ -292,7 +292,11 @@ pub async fn member(
         Ok(v) => v,
         Err(f) => return failure(&role, f),
     };
-    let mut b = format!("<p>AS{}</p>", val(&v["asn"]));
+    let mut b = format!(
+        r#"<p>AS{} · <a href="/members/{}/history">traffic history</a></p>"#,
+        val(&v["asn"]),
+        enc(v["member"].as_str().unwrap_or_default())
+    );
     for rs in v["route_servers"].as_array().into_iter().flatten() {
         let rsn = rs["name"].as_str().unwrap_or_default();
         b.push_str(&format!("<h2>{}</h2>", esc(rsn)));

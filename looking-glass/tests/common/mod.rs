@@ -373,6 +373,31 @@ pub async fn fake_collector() -> std::net::SocketAddr {
             }),
         )
         .route(
+            "/api/v1/history/member/{asn}",
+            get(
+                |axum::extract::Path(asn): axum::extract::Path<String>,
+                 axum::extract::Query(q): axum::extract::Query<
+                    std::collections::HashMap<String, String>,
+                >| async move { fake_member_history(&asn, &q) },
+            ),
+        )
+        .route(
+            "/api/v1/history/service",
+            get(|| async {
+                axum::Json(json!({
+                    "sla": { "rtt_ms": 12.0, "availability_percent": 99.92 },
+                    "probes": [
+                        { "probe": "hsinchu", "target": "10.99.0.1:862", "availability_percent": 99.95,
+                          "minutes_with_data": 44640, "minutes_up": 44618, "loss_percent": 0.01,
+                          "rtt_median_ms": 1.25, "rtt_p95_ms": 3.5, "rtt_p99_ms": 4.0, "rtt_over_target_percent": 0.0 },
+                        { "probe": "hsinchu-gsn", "target": "10.9.0.4:862", "availability_percent": 97.0,
+                          "minutes_with_data": 100, "minutes_up": 97, "loss_percent": 3.0,
+                          "rtt_median_ms": 9.0, "rtt_p95_ms": 11.0, "rtt_p99_ms": 12.0, "rtt_over_target_percent": 1.0 }
+                    ]
+                }))
+            }),
+        )
+        .route(
             "/api/v1/probes",
             get(|| async {
                 axum::Json(json!({ "probes": [
@@ -389,4 +414,38 @@ pub async fn fake_collector() -> std::net::SocketAddr {
         let _ = axum::serve(l, app).await;
     });
     addr
+}
+
+/// 2026-10-01T00:00:00Z.
+pub const OCT_2026: i64 = 1_790_812_800;
+/// GSN's hourly history carries this byte count, so a leak is unambiguous.
+pub const GSN_HISTORY_BYTES: u64 = 987_654_321;
+
+/// The fake collector's member history: two hours on 2026-10-02 for TANet, one for GSN,
+/// only when the asked range covers them.
+fn fake_member_history(
+    asn: &str,
+    q: &std::collections::HashMap<String, String>,
+) -> axum::Json<Value> {
+    let from: i64 = q.get("from").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let to: i64 = q.get("to").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let day2 = OCT_2026 + 86_400;
+    let pts: Vec<Value> = match asn {
+        "1659" => vec![
+            json!({ "ts": day2, "bytes_in": 1100, "bytes_out": 220,
+                    "ipv4": { "bytes_in": 1000, "bytes_out": 200 }, "ipv6": { "bytes_in": 100, "bytes_out": 20 } }),
+            json!({ "ts": day2 + 3600, "bytes_in": 3000, "bytes_out": 30,
+                    "ipv4": { "bytes_in": 3000, "bytes_out": 30 } }),
+        ],
+        "4782" => vec![
+            json!({ "ts": day2, "bytes_in": GSN_HISTORY_BYTES, "bytes_out": GSN_HISTORY_BYTES,
+                              "ipv4": { "bytes_in": GSN_HISTORY_BYTES, "bytes_out": GSN_HISTORY_BYTES } }),
+        ],
+        _ => vec![],
+    };
+    let pts: Vec<Value> = pts
+        .into_iter()
+        .filter(|p| p["ts"].as_i64().is_some_and(|t| t >= from && t < to))
+        .collect();
+    axum::Json(json!({ "asn": asn, "from": from, "to": to, "step": q.get("step"), "points": pts }))
 }
