@@ -294,6 +294,53 @@ pub async fn routes(
             ROUTE_KINDS.join(", ")
         )));
     }
+    let RouteQuery {
+        mut filters,
+        page,
+        page_size,
+    } = route_query(p)?;
+    let n = neighbor(st, role, rs, addr).await?;
+    let address = n["address"].as_str().unwrap_or(addr).to_owned();
+    filters.push(format!("offset={}", (page - 1) * page_size));
+    filters.push(format!("limit={page_size}"));
+    let src = rs_or_404(st, rs)?;
+    let path = format!(
+        "/api/v1/neighbors/{}/routes/{kind}?{}",
+        enc(&address),
+        filters.join("&")
+    );
+    let v = st
+        .sources
+        .get(src, &path)
+        .await
+        .map_err(|e| Failure::source(&e))?;
+    let total = v["total"].as_u64().unwrap_or(0);
+    Ok(json!({
+        "route_server": rs,
+        "neighbor": n,
+        "kind": kind,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "pages": total.div_ceil(page_size as u64).max(1),
+        "routes": v["routes"].clone(),
+    }))
+}
+
+/// A route listing's parameters checked and turned into the route server's
+/// query (`key=value` pairs, values percent-encoded) and the page.
+#[derive(Debug)]
+pub struct RouteQuery {
+    /// `key=value` filters for the route server's API.
+    pub filters: Vec<String>,
+    /// 1-based page.
+    pub page: usize,
+    /// Routes per page.
+    pub page_size: usize,
+}
+
+/// Checks a route listing's parameters (400 with what was wrong).
+pub fn route_query(p: &RouteParams) -> Result<RouteQuery, Failure> {
     let mut q = Vec::new();
     if let Some(s) = empty_none(&p.prefix) {
         q.push(format!("prefix={}", enc(&parse_prefix(s)?.to_string())));
@@ -348,32 +395,11 @@ pub async fn routes(
             })?,
         None => DEFAULT_PAGE_SIZE,
     };
-    let n = neighbor(st, role, rs, addr).await?;
-    let address = n["address"].as_str().unwrap_or(addr).to_owned();
-    q.push(format!("offset={}", (page - 1) * page_size));
-    q.push(format!("limit={page_size}"));
-    let src = rs_or_404(st, rs)?;
-    let path = format!(
-        "/api/v1/neighbors/{}/routes/{kind}?{}",
-        enc(&address),
-        q.join("&")
-    );
-    let v = st
-        .sources
-        .get(src, &path)
-        .await
-        .map_err(|e| Failure::source(&e))?;
-    let total = v["total"].as_u64().unwrap_or(0);
-    Ok(json!({
-        "route_server": rs,
-        "neighbor": n,
-        "kind": kind,
-        "total": total,
-        "page": page,
-        "page_size": page_size,
-        "pages": total.div_ceil(page_size as u64).max(1),
-        "routes": v["routes"].clone(),
-    }))
+    Ok(RouteQuery {
+        filters: q,
+        page,
+        page_size,
+    })
 }
 
 /// How a lookup matches.

@@ -11,6 +11,7 @@ pub mod birdwatcher;
 pub mod birdwatcher_table;
 pub mod client;
 pub mod data;
+pub mod fuzzing;
 pub mod history;
 pub mod metrics;
 pub mod server;

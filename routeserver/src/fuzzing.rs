@@ -123,3 +123,20 @@ pub fn rtr_session(data: &[u8]) -> u64 {
         serial,
     ))
 }
+
+/// An MRT stream (BGP4MP or TABLE_DUMP_V2, uncompressed) read as the replay
+/// reads it, for every peer and for the first peer it names; returns the
+/// number of routes of the whole-file table.
+pub fn mrt(data: &[u8]) -> usize {
+    use crate::replay::mrt::{read_table_from, PeerSelect};
+    let all = read_table_from(Cursor::new(data.to_vec()), &PeerSelect::All);
+    assert!(
+        all.routes.len() <= all.elements,
+        "more routes than elements"
+    );
+    if let Some(&(ip, _, _)) = all.peers.first() {
+        let one = read_table_from(Cursor::new(data.to_vec()), &PeerSelect::Address(ip));
+        assert!(one.elements <= all.elements, "one peer read more than all");
+    }
+    all.routes.len()
+}

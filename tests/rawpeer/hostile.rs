@@ -1,7 +1,8 @@
 //! Hostile connection patterns and a flap soak: a flood of connections that
 //! never send an OPEN (from a member address and from an unknown one), and
 //! a member flapping many times with a few thousand routes. Member B must
-//! notice nothing, and the route server's memory must come back.
+//! notice nothing, and the route server's memory must come back; a member
+//! sending a 10,000-hop AS_PATH.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -10,6 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context, Result};
 use fox_routeserver::wire::Message;
 use ipnet::{IpNet, Ipv4Net};
+use serde_json::Value;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
@@ -291,5 +293,122 @@ async fn restart_only_changes_are_logged() -> Result<()> {
         lab.fox.wait_log(what, 0).await?;
     }
     lab.fox.wait_log("configuration reloaded", 0).await?;
+    lab.finish().await
+}
+
+/// An AS_PATH of `hops` 4-octet ASNs (A's first, then 200000..220000: no bogon
+/// and no transit-free network)
+/// in AS_SEQUENCE segments of at most 255 ASNs, Extended Length attribute.
+fn long_as_path(hops: usize) -> Vec<u8> {
+    let asns: Vec<u32> = std::iter::once(A.asn)
+        .chain((1..hops).map(|i| 200_000 + (i % 20_000) as u32))
+        .collect();
+    let mut v = Vec::new();
+    for seg in asns.chunks(255) {
+        v.extend(msgs::sequence4(seg));
+    }
+    msgs::attr(msgs::TRANSITIVE | msgs::EXTENDED, msgs::AS_PATH, &v)
+}
+
+/// A (Extended Message negotiated) sends 20 UPDATEs, each with a
+/// 10,000-hop AS_PATH in 40 segments (40 KB): every route is filtered with
+/// reason 5 (as-path-too-long) and only that, A's session stays up, B
+/// receives none of them (the valid route A sends afterwards is the first
+/// thing B sees), and the route server's RSS grows by less than 16 MiB.
+#[tokio::test]
+async fn ten_thousand_hop_as_path_is_filtered() -> Result<()> {
+    const HOPS: usize = 10_000;
+    let mut lab = Lab::start("hostile_long_path", 103).await?;
+    let lan = lab.fox.lan;
+    let pid = lab.fox.pid();
+    let mut opts = lab.a_opts();
+    opts.extended_message = true;
+    let mut a = lab.a_with(&opts).await?;
+    let before = rss_kib(pid)?;
+    let path = long_as_path(HOPS);
+    let long: Vec<Ipv4Net> = (0..20u8)
+        .map(|i| crate::lab::net(&format!("12.{lan}.{i}.0/24")))
+        .collect();
+    for p in &long {
+        let mut attrs = msgs::origin(0);
+        attrs.extend_from_slice(&path);
+        attrs.extend(msgs::next_hop(lab.a_addr()));
+        let m = msgs::update(&[], &attrs, &msgs::nlri(&[*p]));
+        ensure!(
+            m.len() > 40_000 && m.len() <= 65_535,
+            "UPDATE is {} octets",
+            m.len()
+        );
+        a.send_raw(&m).await?;
+    }
+    // Every one is filtered, with exactly the path-length reason.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let filtered = loop {
+        let f = lab.fox.routes(lab.a_addr(), "filtered").await?;
+        let mine: Vec<Value> = f
+            .into_iter()
+            .filter(|r| long.iter().any(|p| r["prefix"] == p.to_string()))
+            .collect();
+        if mine.len() == long.len() {
+            break mine;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "{} of {} long-path routes filtered after 10 s",
+            mine.len(),
+            long.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for r in &filtered {
+        let codes: Vec<u64> = r["reasons"]
+            .as_array()
+            .map(|rs| rs.iter().filter_map(|x| x["code"].as_u64()).collect())
+            .unwrap_or_default();
+        ensure!(
+            codes == [5],
+            "expected only reason 5 (as-path-too-long): {}",
+            r["reasons"]
+        );
+    }
+    for p in &long {
+        ensure!(
+            !lab.fox
+                .has_route(lab.a_addr(), "accepted", &p.to_string())
+                .await?,
+            "{p} accepted"
+        );
+    }
+    // A is still up; a valid route from A is the first announcement B sees.
+    a.stay_up(Duration::from_millis(200)).await?;
+    let valid = lab.a_prefix();
+    a.send_raw(&msgs::announce_v4(&[A.asn], lab.a_addr(), &[], &[valid]))
+        .await?;
+    let (u, _) = lab
+        .b
+        .wait_update(Duration::from_secs(5), "any announcement", |u, _| {
+            !u.announced.is_empty()
+        })
+        .await?;
+    let got: Vec<IpNet> = u
+        .announced
+        .iter()
+        .flat_map(|(_, ps)| ps.iter().copied())
+        .collect();
+    ensure!(
+        got == [IpNet::V4(valid)],
+        "B's first announcement after the long paths: {got:?}"
+    );
+    let after = rss_kib(pid)?;
+    println!("long AS_PATH: RSS {before} KiB before, {after} KiB after 20 x {HOPS} hops");
+    ensure!(
+        after <= before + 16 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+    let n = lab.fox.neighbor(lab.a_addr()).await?;
+    ensure!(
+        n["state"] == "Established" && n["flaps"] == 0,
+        "A was reset: {n}"
+    );
     lab.finish().await
 }

@@ -141,11 +141,16 @@ fn convert(elem: &bgpkit_parser::BgpElem) -> MrtAttrs {
 
 /// Read `path` and return the table the selected peer(s) left at its end.
 pub fn read_table(path: &Path, select: &PeerSelect) -> Result<MrtTable, MrtError> {
+    Ok(read_table_from(open(path)?, select))
+}
+
+/// The same as [`read_table`] from an uncompressed MRT stream.
+pub fn read_table_from(reader: impl Read + Send + 'static, select: &PeerSelect) -> MrtTable {
     let mut order: Vec<IpNet> = Vec::new();
     let mut state: HashMap<IpNet, Option<MrtAttrs>> = HashMap::new();
     let mut peers: HashMap<(IpAddr, Asn), usize> = HashMap::new();
     let mut elements = 0;
-    let parser = BgpkitParser::from_reader(open(path)?);
+    let parser = BgpkitParser::from_reader(reader);
     for elem in parser.into_elem_iter() {
         let peer_asn = u32::from(elem.peer_asn);
         if elem.elem_type == ElemType::ANNOUNCE {
@@ -188,9 +193,9 @@ pub fn read_table(path: &Path, select: &PeerSelect) -> Result<MrtTable, MrtError
         .map(|((ip, asn), n)| (ip, asn, n))
         .collect();
     peers.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-    Ok(MrtTable {
+    MrtTable {
         routes,
         elements,
         peers,
-    })
+    }
 }
