@@ -54,6 +54,30 @@ pub(super) fn setup(asns: &[u32]) -> (Rib, Vec<Member>) {
     (rib, members)
 }
 
+/// Brings `peer` up (again) with the given address families; returns its export
+/// queue and control channel, which the caller keeps alive.
+pub(super) fn bring_up(
+    rib: &mut Rib,
+    peer: PeerId,
+    router_id: u32,
+    ipv4: bool,
+    ipv6: bool,
+) -> (OutReceiver, mpsc::UnboundedReceiver<PeerCtl>) {
+    let (out_tx, out) = OutQueue::new();
+    let (ctl_tx, ctl) = mpsc::unbounded_channel();
+    rib.handle(RibMsg::Up {
+        peer,
+        up: PeerUp {
+            router_id,
+            ipv4,
+            ipv6,
+            out: out_tx,
+            ctl: ctl_tx,
+        },
+    });
+    (out, ctl)
+}
+
 pub(super) fn attrs(path: Vec<u32>, nh: [u8; 4], communities: Vec<u32>) -> PathAttrs {
     PathAttrs {
         origin: Origin::Igp,
@@ -213,22 +237,11 @@ fn new_member_gets_full_table_and_end_of_rib() {
         attrs(vec![1659], [192, 0, 2, 10], vec![]),
         &["140.112.0.0/16", "2001:e10::/32"],
     );
-    let (out_tx, mut out) = OutQueue::new();
-    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
     rib.handle(RibMsg::Down {
         peer: 1,
         restart_time: None,
     });
-    rib.handle(RibMsg::Up {
-        peer: 1,
-        up: PeerUp {
-            router_id: 9,
-            ipv4: true,
-            ipv6: false,
-            out: out_tx,
-            ctl: ctl_tx,
-        },
-    });
+    let (mut out, _ctl) = bring_up(&mut rib, 1, 9, true, false);
     let b = out.try_recv().unwrap();
     assert_eq!(out.queued(), 0);
     assert_eq!(
@@ -295,18 +308,7 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
         });
     });
     assert_eq!(rib.table().len(), 2, "kept while the member restarts");
-    let (out_tx, _out) = OutQueue::new();
-    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
-    rib.handle(RibMsg::Up {
-        peer: 0,
-        up: PeerUp {
-            router_id: 1,
-            ipv4: true,
-            ipv6: true,
-            out: out_tx,
-            ctl: ctl_tx,
-        },
-    });
+    let (_out, _ctl) = bring_up(&mut rib, 0, 1, true, true);
     announce(
         &mut rib,
         0,
@@ -474,18 +476,7 @@ fn reload_removed_peer_is_withdrawn_and_ignored_afterwards() {
         &["140.112.0.0/16"],
     );
     assert!(rib.table().is_empty());
-    let (out_tx, mut out) = OutQueue::new();
-    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
-    rib.handle(RibMsg::Up {
-        peer: 0,
-        up: PeerUp {
-            router_id: 1,
-            ipv4: true,
-            ipv6: true,
-            out: out_tx,
-            ctl: ctl_tx,
-        },
-    });
+    let (mut out, _ctl) = bring_up(&mut rib, 0, 1, true, true);
     rib.flush();
     assert!(out.try_recv().is_none(), "a removed peer gets no table");
     announce(
@@ -513,18 +504,7 @@ fn reload_added_peer_gets_the_table() {
     assert_eq!(rib.peers().len(), 2);
     rib.handle(RibMsg::AddPeer(reload_static(2, 9264, 32)));
     assert_eq!(rib.peers().len(), 3);
-    let (out_tx, mut out) = OutQueue::new();
-    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
-    rib.handle(RibMsg::Up {
-        peer: 2,
-        up: PeerUp {
-            router_id: 3,
-            ipv4: true,
-            ipv6: true,
-            out: out_tx,
-            ctl: ctl_tx,
-        },
-    });
+    let (mut out, _ctl) = bring_up(&mut rib, 2, 3, true, true);
     rib.flush();
     let b = out.try_recv().expect("the table");
     assert!(
@@ -635,18 +615,7 @@ fn lookup_lists_only_sessions_of_the_prefix_family() {
         peer: 2,
         restart_time: None,
     });
-    let (out_tx, _out) = OutQueue::new();
-    let (ctl_tx, _ctl) = mpsc::unbounded_channel();
-    rib.handle(RibMsg::Up {
-        peer: 2,
-        up: PeerUp {
-            router_id: 3,
-            ipv4: false,
-            ipv6: true,
-            out: out_tx,
-            ctl: ctl_tx,
-        },
-    });
+    let (_out, _ctl) = bring_up(&mut rib, 2, 3, false, true);
     announce(
         &mut rib,
         0,
