@@ -7,27 +7,16 @@
 //! stops, and the Termination when the route server shuts down.
 //! Skips (with a message) when pmbmpd is not installed.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+mod pmbmpd;
+
+use pmbmpd::free_port;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::Command;
 use std::time::Duration;
 
 use fox_routeserver::replay::{PeerSelect, Prepared, ReplayConfig, Speaker};
 use fox_routeserver::wire::{AsPath, NextHop, Origin, PathAttrs};
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn log_lines(log: &std::path::Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(log)
@@ -63,28 +52,6 @@ fn route(lines: &[serde_json::Value], prefix: &str, post: i64) -> bool {
             && v["is_post"].as_i64() == Some(post)
             && v["as_path"] == "1659 17716"
     })
-}
-
-fn start_pmbmpd(dir: &std::path::Path, port: u16, log: &std::path::Path) -> Kill {
-    let conf = dir.join("pmbmpd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "bmp_daemon_ip: 127.0.0.1\nbmp_daemon_port: {port}\nbmp_daemon_msglog_file: {}\n\
-             bmp_daemon_msglog_output: json\n",
-            log.display()
-        ),
-    )
-    .expect("pmbmpd config");
-    Kill(
-        Command::new("pmbmpd")
-            .arg("-f")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start pmbmpd"),
-    )
 }
 
 /// rs1 (AS64500) on 127.0.0.1:`bgp_port` exporting BMP to 127.0.0.1:`bmp_port`;
@@ -228,7 +195,7 @@ async fn running_route_server_exports_to_pmbmpd() {
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let log = dir.join("bmp.json");
     let (bmp_port, bgp_port) = (free_port(), free_port());
-    let _station = start_pmbmpd(&dir, bmp_port, &log);
+    let _station = pmbmpd::start(&dir, bmp_port, &log, "live");
     let config = rs_config(&dir, bmp_port, bgp_port);
     let (sd_tx, sd_rx) = tokio::sync::watch::channel(None);
     let rs = tokio::spawn(async move { fox_routeserver::server::run(config, "rs1", sd_rx).await });
@@ -284,7 +251,7 @@ async fn station_started_late_gets_a_replay() {
     // The routes reach the RIB while no station listens (their BMP messages
     // are dropped); then the station starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _station = start_pmbmpd(&dir, bmp_port, &log);
+    let _station = pmbmpd::start(&dir, bmp_port, &log, "live");
     routes_logged(&log).await;
     check_up_and_routes(&log, bgp_port);
     let _ = stop_tx.send(());

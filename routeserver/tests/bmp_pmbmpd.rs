@@ -3,28 +3,17 @@
 //! post-policy, Statistics, Peer Down and Termination, and checks the JSON lines pmbmpd logs.
 //! Skips (with a message) when pmbmpd is not installed.
 
+mod pmbmpd;
+
+use pmbmpd::{free_port, Kill};
+
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fox_routeserver::bmp::{self, DownReason, PeerHeader, PeerType};
 use fox_routeserver::wire::{AsPath, Capability, NextHop, Open, Origin, PathAttrs};
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 #[test]
 fn pmbmpd_sees_peers_and_routes_pre_and_post_policy() {
@@ -182,28 +171,6 @@ fn pmbmpd_sees_peers_and_routes_pre_and_post_policy() {
 }
 
 /// Starts pmbmpd on `port` logging JSON to `log`.
-fn pmbmpd(dir: &std::path::Path, port: u16, log: &std::path::Path, tag: &str) -> Kill {
-    let conf = dir.join(format!("pmbmpd-{tag}.conf"));
-    std::fs::write(
-        &conf,
-        format!(
-            "bmp_daemon_ip: 127.0.0.1\nbmp_daemon_port: {port}\nbmp_daemon_msglog_file: {}\n\
-             bmp_daemon_msglog_output: json\n",
-            log.display()
-        ),
-    )
-    .expect("config");
-    Kill(
-        Command::new("pmbmpd")
-            .arg("-f")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start pmbmpd"),
-    )
-}
-
 async fn wait(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..secs * 10 {
         if f() {
@@ -247,7 +214,7 @@ async fn station_client_queues_drops_reconnects_and_resyncs() {
     // 2. The station comes up: the client connects (backoff 1, 2, 4 s), sends Initiation,
     //    discards the stale queue and asks for a resync.
     let log1 = dir.join("bmp1.json");
-    let p1 = pmbmpd(&dir, port, &log1, "1");
+    let p1 = pmbmpd::start(&dir, port, &log1, "1");
     wait(15, "connection to pmbmpd", || st.connected()).await;
     assert!(st.take_resync(), "a new connection asks for a resync");
     assert!(st.send(down()));
@@ -266,7 +233,7 @@ async fn station_client_queues_drops_reconnects_and_resyncs() {
     //    new Initiation and asks for a resync again.
     drop(p1);
     let log2 = dir.join("bmp2.json");
-    let _p2 = pmbmpd(&dir, port, &log2, "2");
+    let _p2 = pmbmpd::start(&dir, port, &log2, "2");
     wait(40, "reconnection", || {
         st.send(down());
         std::fs::read_to_string(&log2).is_ok_and(|t| t.contains("\"init\""))
