@@ -7,6 +7,7 @@ pub mod handshake;
 pub mod listener;
 pub mod security;
 pub mod status;
+pub mod tcp_ao;
 pub mod writer;
 
 use std::collections::HashMap;
