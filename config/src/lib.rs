@@ -19,6 +19,7 @@ mod node;
 mod policy;
 mod secret;
 mod summary;
+mod tcp_ao;
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,7 @@ pub use policy::{
 };
 
 pub use secret::{Password, MAX_PASSWORD_LEN};
+pub use tcp_ao::{AoAlgorithm, AoSecret, TcpAo, TcpAoKey, MAX_AO_SECRET_LEN};
 
 /// Largest configuration file accepted (bytes); bounds memory and parse time.
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;

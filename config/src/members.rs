@@ -10,6 +10,7 @@ use crate::model::{Connection, MacAddr, MaxPrefix, Member, Speed};
 use crate::node::{Loc, Node};
 use crate::policy::{decode_overrides, Policy, PolicyOverrides};
 use crate::secret::decode_password;
+use crate::tcp_ao::decode_tcp_ao;
 
 const MEMBER_KEYS: &[&str] = &[
     "name",
@@ -26,6 +27,7 @@ const MEMBER_KEYS: &[&str] = &[
     "password",
     "password_file",
     "ttl_security",
+    "tcp_ao",
 ];
 
 const CONNECTION_KEYS: &[&str] = &["site", "ipv4", "ipv6", "macs", "speed"];
@@ -142,6 +144,7 @@ fn decode_member(
     });
     let password = decode_password(cx, &f, &owner);
     let ttl_security = opt_bool(cx, &f, "ttl_security");
+    let tcp_ao = decode_tcp_ao(cx, &f, &owner);
     let policy = defaults.merged(&policy_overrides);
     Some(Member {
         name: name?,
@@ -158,6 +161,7 @@ fn decode_member(
         connections: connections?,
         password: password?,
         ttl_security: ttl_security?,
+        tcp_ao: tcp_ao?,
     })
 }
 

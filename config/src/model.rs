@@ -166,6 +166,8 @@ pub struct Member {
     pub password: Option<crate::secret::Password>,
     /// GTSM (RFC 5082): accept its segments only with TTL 255, send with TTL 255.
     pub ttl_security: bool,
+    /// TCP-AO keys of its sessions (RFC 5925); never together with `password`.
+    pub tcp_ao: Option<crate::tcp_ao::TcpAo>,
 }
 
 /// Max-prefix limits per address family; `None` means no limit.
@@ -297,4 +299,6 @@ pub struct Neighbor {
     pub password: Option<crate::secret::Password>,
     /// GTSM (RFC 5082) on the session.
     pub ttl_security: bool,
+    /// TCP-AO keys of the session (RFC 5925).
+    pub tcp_ao: Option<crate::tcp_ao::TcpAo>,
 }

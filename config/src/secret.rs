@@ -76,10 +76,23 @@ pub(crate) fn decode_password(
 }
 
 fn read_password_file(cx: &mut Ctx, n: &Node) -> Option<Password> {
-    let path = cx.string(n, "password_file")?;
+    let (path, key) = read_key_file(cx, n, "password_file")?;
+    match Password::new(&key) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            cx.err(n.loc, format!("key in `password_file` `{path}` {e}"));
+            None
+        }
+    }
+}
+
+/// The key in the file named by `n` (the value of `field`): a private regular file of at
+/// most 4 KiB, UTF-8, one trailing newline dropped. Returns the path and the key.
+pub(crate) fn read_key_file(cx: &mut Ctx, n: &Node, field: &str) -> Option<(String, String)> {
+    let path = cx.string(n, field)?;
     let p = Path::new(&path);
     if let Err(e) = private_file(p) {
-        cx.err(n.loc, format!("`password_file` `{path}`: {e}"));
+        cx.err(n.loc, format!("`{field}` `{path}`: {e}"));
         return None;
     }
     let text = match std::fs::read(p) {
@@ -87,33 +100,25 @@ fn read_password_file(cx: &mut Ctx, n: &Node) -> Option<Password> {
         Ok(t) => {
             cx.err(
                 n.loc,
-                format!(
-                    "`password_file` `{path}` is {} bytes: not a key file",
-                    t.len()
-                ),
+                format!("`{field}` `{path}` is {} bytes: not a key file", t.len()),
             );
             return None;
         }
         Err(e) => {
-            cx.err(n.loc, format!("`password_file` `{path}`: cannot read: {e}"));
+            cx.err(n.loc, format!("`{field}` `{path}`: cannot read: {e}"));
             return None;
         }
     };
     let Ok(text) = String::from_utf8(text) else {
-        cx.err(n.loc, format!("`password_file` `{path}` is not UTF-8 text"));
+        cx.err(n.loc, format!("`{field}` `{path}` is not UTF-8 text"));
         return None;
     };
     let key = text
         .strip_suffix("\r\n")
         .or_else(|| text.strip_suffix('\n'))
-        .unwrap_or(&text);
-    match Password::new(key) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            cx.err(n.loc, format!("key in `password_file` `{path}` {e}"));
-            None
-        }
-    }
+        .unwrap_or(&text)
+        .to_owned();
+    Some((path, key))
 }
 
 #[cfg(unix)]

@@ -45,6 +45,7 @@ impl Config {
                         authorized_next_hops: m.authorized_next_hops.clone(),
                         password: m.password.clone(),
                         ttl_security: m.ttl_security,
+                        tcp_ao: m.tcp_ao.clone(),
                     });
                 }
             }

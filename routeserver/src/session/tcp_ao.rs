@@ -83,38 +83,8 @@ const _: () = assert!(mem::size_of::<TcpAoInfoOpt>() == 48);
 const FLAG_SET_CURRENT: u32 = 1;
 const FLAG_SET_RNEXT: u32 = 1 << 1;
 
-/// A MAC algorithm the kernel offers for TCP-AO (RFC 5926 and RFC 8207 practice).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AoAlgorithm {
-    /// HMAC-SHA-1-96 (RFC 5926).
-    HmacSha1,
-    /// HMAC-SHA-256, truncated to 96 bits by default.
-    HmacSha256,
-    /// AES-128-CMAC-96 (RFC 5926).
-    CmacAes128,
-}
-
-impl AoAlgorithm {
-    /// The kernel crypto name (`hmac(sha1)`, `hmac(sha256)`, `cmac(aes128)`).
-    pub fn kernel_name(self) -> &'static str {
-        match self {
-            AoAlgorithm::HmacSha1 => "hmac(sha1)",
-            AoAlgorithm::HmacSha256 => "hmac(sha256)",
-            AoAlgorithm::CmacAes128 => "cmac(aes128)",
-        }
-    }
-
-    /// Parse a kernel crypto name.
-    pub fn parse(s: &str) -> Option<AoAlgorithm> {
-        [
-            AoAlgorithm::HmacSha1,
-            AoAlgorithm::HmacSha256,
-            AoAlgorithm::CmacAes128,
-        ]
-        .into_iter()
-        .find(|a| a.kernel_name() == s)
-    }
-}
+/// A MAC algorithm the kernel offers for TCP-AO (the configuration's type).
+pub use fox_config::AoAlgorithm;
 
 /// One master key tuple (RFC 5925 3.1) for a peer.
 #[derive(Clone, PartialEq, Eq)]
@@ -127,6 +97,17 @@ pub struct AoKey {
     pub algorithm: AoAlgorithm,
     /// The master key, 1 to [`AO_MAX_KEY`] bytes.
     pub secret: Vec<u8>,
+}
+
+impl From<&fox_config::TcpAoKey> for AoKey {
+    fn from(k: &fox_config::TcpAoKey) -> AoKey {
+        AoKey {
+            send_id: k.id,
+            recv_id: k.recv_id,
+            algorithm: k.algorithm,
+            secret: k.secret.as_bytes().to_vec(),
+        }
+    }
 }
 
 impl std::fmt::Debug for AoKey {
