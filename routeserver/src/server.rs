@@ -200,6 +200,7 @@ fn neighbor_parts(
         role: role_mode(&n.policy),
         password: n.password.clone(),
         ttl_security: n.ttl_security,
+        tcp_ao: n.tcp_ao.clone(),
     };
     (stat, session)
 }
@@ -380,6 +381,7 @@ pub async fn run_with_reload(
         .iter()
         .map(|a| SocketAddr::new(*a, rs.port))
         .collect();
+    crate::session::ao::check_kernel(sessions.iter().map(|(n, _)| n))?;
     let listeners = Listeners::bind_all(&addrs)?;
     let mut reloader = reload::Reloader::new(
         config,

@@ -4,8 +4,9 @@
 //! withdrawn; a new one gets a new peer id and session; a neighbour whose
 //! session settings changed is removed and added again (Cease / Other
 //! Configuration Change); one whose import policy changed keeps its session
-//! and has its stored paths evaluated again. A file with errors changes
-//! nothing.
+//! and has its stored paths evaluated again. A changed TCP-AO key list is
+//! rolled over on the listeners and the established connection without a
+//! reset (see `session::ao`). A file with errors changes nothing.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -47,6 +48,8 @@ pub struct ReloadSummary {
     pub policy: Vec<IpAddr>,
     /// Peering LANs changed: every path evaluated again.
     pub peering_lans: bool,
+    /// TCP-AO keys rolled over, session untouched.
+    pub tcp_ao: Vec<IpAddr>,
 }
 
 /// Keeps the running configuration and the sessions between reloads.
@@ -62,8 +65,8 @@ pub struct Reloader {
 }
 
 /// Do two session configurations need the same BGP session? (Everything
-/// but the peer id and the max-prefix restart delay, which applies at the
-/// next restart.)
+/// but the peer id, the max-prefix restart delay, which applies at the
+/// next restart, and TCP-AO key changes that a rollover applies.)
 fn same_session(a: &NeighborConfig, b: &NeighborConfig) -> bool {
     a.member == b.member
         && a.asn == b.asn
@@ -77,6 +80,7 @@ fn same_session(a: &NeighborConfig, b: &NeighborConfig) -> bool {
         && a.connect_retry == b.connect_retry
         && a.password == b.password
         && a.ttl_security == b.ttl_security
+        && !crate::session::ao::needs_reset(a.tcp_ao.as_ref(), b.tcp_ao.as_ref())
 }
 
 /// Everything in the configuration that the import policy of `n` is built from.
@@ -87,6 +91,28 @@ fn policy_inputs(config: &Config, n: &Neighbor) -> (Neighbor, Vec<IpAddr>, Optio
         .find(|m| m.name == n.member)
         .and_then(|m| m.as_set.clone());
     (n.clone(), member_addresses(config, &n.member), as_set)
+}
+
+/// Roll a kept session's TCP-AO keys to `new` (both sides configured with
+/// TCP-AO: `same_session` sends every other change through a restart):
+/// the listeners, the established connection and future connects.
+fn roll_ao(listeners: &Listeners, r: &mut Running, new: Option<&fox_config::TcpAo>) {
+    let addr = r.neighbor.address;
+    let old = crate::session::ao::keys(&r.handle.ao);
+    if let Err(e) = listeners.set_ao(addr, old.as_ref(), new) {
+        tracing::error!(peer = %addr, member = %r.neighbor.member, error = %e, "cannot change the TCP-AO keys on the listeners");
+    }
+    if let Some(new) = new {
+        match crate::session::ao::roll(&r.handle.ao, addr, new) {
+            Ok(()) => {
+                tracing::info!(peer = %addr, member = %r.neighbor.member, current = new.current, keys = new.keys.len(), "TCP-AO keys rolled over without a session reset")
+            }
+            Err(e) => {
+                tracing::error!(peer = %addr, member = %r.neighbor.member, error = %e, "TCP-AO key rollover on the established session failed")
+            }
+        }
+    }
+    r.session.tcp_ao = new.cloned();
 }
 
 fn lans(config: &Config) -> Vec<IpNet> {
@@ -124,6 +150,12 @@ impl Reloader {
         let key = session.password.as_ref().map(|p| p.as_bytes());
         if let Err(e) = self.listeners.set_md5(neighbor.address, key) {
             tracing::error!(peer = %neighbor.address, error = %e, "cannot set the TCP-MD5 key on the listeners: connections from this neighbour will fail");
+        }
+        if let Err(e) = self
+            .listeners
+            .set_ao(neighbor.address, None, session.tcp_ao.as_ref())
+        {
+            tracing::error!(peer = %neighbor.address, member = %neighbor.member, error = %e, "cannot set the TCP-AO keys on the listeners: connections from this neighbour will fail");
         }
         let handle = spawn_peer(session.clone(), self.env.clone());
         let mut map = match self.by_addr.write() {
@@ -178,7 +210,7 @@ impl Reloader {
         };
         match self.apply(config).await {
             Ok(s) => {
-                tracing::info!(added = ?s.added, removed = ?s.removed, restarted = ?s.restarted, policy = ?s.policy, peering_lans = s.peering_lans, "configuration reloaded");
+                tracing::info!(added = ?s.added, removed = ?s.removed, restarted = ?s.restarted, policy = ?s.policy, peering_lans = s.peering_lans, tcp_ao = ?s.tcp_ao, "configuration reloaded");
                 Some(s)
             }
             Err(e) => {
@@ -203,6 +235,7 @@ impl Reloader {
             }
         }
         let irr = load_irr(&config, &neighbors)?;
+        crate::session::ao::check_kernel(neighbors.iter())?;
         self.warn_restart_only(&config);
 
         let mut summary = ReloadSummary::default();
@@ -240,6 +273,10 @@ impl Reloader {
                     tracing::warn!(peer = %addr, error = %e, "cannot remove the TCP-MD5 key");
                 }
             }
+            let live_ao = crate::session::ao::keys(&r.handle.ao);
+            if let Err(e) = self.listeners.set_ao(addr, live_ao.as_ref(), None) {
+                tracing::warn!(peer = %addr, error = %e, "cannot remove the TCP-AO keys");
+            }
             self.rib(RibMsg::RemovePeer { peer: r.id }).await?;
         }
         if lans(&self.config) != lans(&config) {
@@ -258,7 +295,11 @@ impl Reloader {
             let (Some(n), Some(r)) = (wanted.get(&addr), self.running.get_mut(&addr)) else {
                 continue;
             };
-            let (stat, _) = neighbor_parts(&config, &rs, n, id, &irr);
+            let (stat, session) = neighbor_parts(&config, &rs, n, id, &irr);
+            if session.tcp_ao != r.session.tcp_ao {
+                summary.tcp_ao.push(addr);
+                roll_ao(&self.listeners, r, session.tcp_ao.as_ref());
+            }
             let changed = policy_inputs(&self.config, &r.neighbor) != policy_inputs(&config, n);
             r.neighbor = (*n).clone();
             if changed || stat.irr.is_some() {

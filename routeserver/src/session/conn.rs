@@ -48,6 +48,11 @@ impl MsgReader {
         Some((self.rd.local_addr().ok()?, self.rd.peer_addr().ok()?))
     }
 
+    /// The connection's socket (for socket options such as TCP-AO keys).
+    pub fn stream(&self) -> &tokio::net::TcpStream {
+        self.rd.as_ref()
+    }
+
     pub fn new(rd: OwnedReadHalf) -> Self {
         MsgReader {
             rd,

@@ -288,6 +288,7 @@ mod tests {
             role,
             password: None,
             ttl_security: false,
+            tcp_ao: None,
         }
     }
 

@@ -72,6 +72,36 @@ impl Listeners {
     }
 }
 
+impl Listeners {
+    /// Change the TCP-AO keys for `peer` on every listener of its address
+    /// family from `old` to `new`: keys only in `new` are added, keys only
+    /// in `old` deleted. Connections accepted later inherit them;
+    /// established ones keep theirs.
+    pub fn set_ao(
+        &self,
+        peer: IpAddr,
+        old: Option<&fox_config::TcpAo>,
+        new: Option<&fox_config::TcpAo>,
+    ) -> Result<(), super::tcp_ao::AoError> {
+        use super::{ao, tcp_ao};
+        for l in &self.socks {
+            let v6 = l.local_addr().map(|a| a.is_ipv6()).unwrap_or(false);
+            if v6 != peer.is_ipv6() {
+                continue;
+            }
+            for (id, recv_id) in ao::removed_keys(old, new) {
+                tcp_ao::del_key(l.as_ref(), peer, id, recv_id)?;
+            }
+            if let Some(new) = new {
+                for k in ao::added_keys(old, new) {
+                    tcp_ao::add_key(l.as_ref(), peer, &tcp_ao::AoKey::from(k), false)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Bind a listening socket (SO_REUSEADDR, IPV6_V6ONLY for IPv6 so IPv4 and
 /// IPv6 listeners can share the port), sending with TTL 255 and saving
 /// each SYN for the GTSM check.

@@ -1,6 +1,7 @@
 //! BGP sessions: TCP accept/connect, the RFC 4271 FSM per neighbour, timers
 //! and connection collision detection.
 
+pub mod ao;
 pub mod conn;
 pub mod established;
 pub mod handshake;
@@ -50,6 +51,8 @@ pub struct NeighborConfig {
     pub password: Option<fox_config::Password>,
     /// GTSM (RFC 5082): TTL 255 sent and required.
     pub ttl_security: bool,
+    /// TCP-AO keys (RFC 5925) at start; a reload rolls them in [`PeerHandle::ao`].
+    pub tcp_ao: Option<fox_config::TcpAo>,
 }
 
 /// Inbound connections of one neighbour that may be in OpenSent or
@@ -76,6 +79,8 @@ pub struct PeerHandle {
     pub cfg: Arc<NeighborConfig>,
     pub status: SharedStatus,
     pub incoming: mpsc::Sender<TcpStream>,
+    /// The TCP-AO keys in use and the established socket, for key rollover.
+    pub ao: ao::SharedAo,
     stop: Arc<watch::Sender<Option<Notification>>>,
 }
 
@@ -186,10 +191,12 @@ pub fn spawn_peer(cfg: NeighborConfig, env: PeerEnv) -> PeerHandle {
     let (tx, rx) = mpsc::channel(4);
     let (stop_tx, stop_rx) = watch::channel(None);
     let stop = Arc::new(stop_tx);
+    let ao_state = ao::shared(cfg.tcp_ao.clone());
     let handle = PeerHandle {
         cfg: cfg.clone(),
         status: status.clone(),
         incoming: tx,
+        ao: ao_state.clone(),
         stop: stop.clone(),
     };
     // Process shutdown reaches the peer as an Administrative Shutdown with
@@ -214,11 +221,11 @@ pub fn spawn_peer(cfg: NeighborConfig, env: PeerEnv) -> PeerHandle {
             }
         }
     });
-    tokio::spawn(run_peer(cfg, env, status, rx, stop_rx));
+    tokio::spawn(run_peer(cfg, env, status, rx, stop_rx, ao_state));
     handle
 }
 
-async fn connect(cfg: &NeighborConfig) -> std::io::Result<TcpStream> {
+async fn connect(cfg: &NeighborConfig, ao_state: &ao::SharedAo) -> std::io::Result<TcpStream> {
     let remote = SocketAddr::new(cfg.address, cfg.port);
     let sock = if cfg.address.is_ipv4() {
         TcpSocket::new_v4()?
@@ -228,6 +235,9 @@ async fn connect(cfg: &NeighborConfig) -> std::io::Result<TcpStream> {
     let v6 = cfg.address.is_ipv6();
     if let Some(key) = &cfg.password {
         security::set_md5(&sock, v6, cfg.address, Some(key.as_bytes()))?;
+    }
+    if let Some(keys) = ao::keys(ao_state) {
+        ao::apply_to_connect(&sock, cfg.address, &keys)?;
     }
     if cfg.ttl_security {
         security::gtsm(&sock, v6)?;
@@ -286,6 +296,7 @@ async fn run_peer(
     status: SharedStatus,
     mut incoming: mpsc::Receiver<TcpStream>,
     mut shutdown: watch::Receiver<Option<Notification>>,
+    ao_state: ao::SharedAo,
 ) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<ConnEvent>();
     let mut conns: HashMap<u64, ConnInfo> = HashMap::new();
@@ -331,8 +342,9 @@ async fn run_peer(
                 conns.insert(id, ConnInfo { outbound: true, open_confirm: false, cancel: Some(cancel_tx) });
                 let cfg2 = cfg.clone();
                 let ev = ev_tx.clone();
+                let ao2 = ao_state.clone();
                 tokio::spawn(async move {
-                    match connect(&cfg2).await {
+                    match connect(&cfg2, &ao2).await {
                         Ok(stream) => start_conn(cfg2, stream, id, ev, cancel_rx),
                         Err(e) => { let _ = ev.send(ConnEvent::Failed { conn: id, err: SessionError::Io(e) }); }
                     }
@@ -362,7 +374,9 @@ async fn run_peer(
                         if let Some(cancel) = c.cancel { let _ = cancel.send(()); }
                     }
                     crate::history::session_event(&env, &cfg, true, "established");
+                    let ao_live = ao::register(&ao_state, rd.stream(), cfg.address);
                     let err = established::run(&cfg, &env, &status, neg, rd, wr, &mut incoming, &mut shutdown).await;
+                    drop(ao_live);
                     tracing::info!(peer = %cfg.address, asn = cfg.asn, reason = %err, "session down");
                     crate::history::session_event(&env, &cfg, false, &err.to_string());
                     if let Ok(mut s) = status.lock() { s.last_error = Some(err.to_string()); }
