@@ -174,6 +174,80 @@ struct ReplayArgs {
     /// Close the session once everything is sent instead of keeping it open.
     #[arg(long)]
     exit: bool,
+    /// TCP-AO key (RFC 5925) `send_id:recv_id:algorithm:secret`, algorithm one of
+    /// hmac(sha1), hmac(sha256), cmac(aes128); repeat for more keys; the first is current.
+    #[arg(long = "tcp-ao-key", value_parser = parse_ao_key)]
+    tcp_ao_keys: Vec<fox_routeserver::session::tcp_ao::AoKey>,
+    /// Key rollover: this many seconds after Established switch to the last --tcp-ao-key
+    /// (current and RNext), and as long again later delete the other keys.
+    #[arg(long = "tcp-ao-switch-after")]
+    tcp_ao_switch_after: Option<u64>,
+}
+
+/// `send_id:recv_id:algorithm:secret` of `fox replay --tcp-ao-key`.
+fn parse_ao_key(s: &str) -> Result<fox_routeserver::session::tcp_ao::AoKey, String> {
+    use fox_routeserver::session::tcp_ao::{AoAlgorithm, AoKey, AO_MAX_KEY};
+    let mut parts = s.splitn(4, ':');
+    let mut id = |what: &str| -> Result<u8, String> {
+        parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("{what} must be 0 to 255 (send_id:recv_id:algorithm:secret)"))
+    };
+    let send_id = id("send_id")?;
+    let recv_id = id("recv_id")?;
+    let alg = parts.next().unwrap_or_default();
+    let algorithm = AoAlgorithm::parse(alg).ok_or_else(|| {
+        format!("algorithm `{alg}`: one of hmac(sha1), hmac(sha256), cmac(aes128)")
+    })?;
+    let secret = parts.next().unwrap_or_default().as_bytes().to_vec();
+    if secret.is_empty() || secret.len() > AO_MAX_KEY {
+        return Err(format!("the secret must be 1 to {AO_MAX_KEY} bytes"));
+    }
+    Ok(AoKey {
+        send_id,
+        recv_id,
+        algorithm,
+        secret,
+    })
+}
+
+/// `fox replay --tcp-ao-switch-after`: switch the session to the last key,
+/// then delete the others.
+async fn ao_rollover(
+    fd: std::os::fd::OwnedFd,
+    peer: std::net::IpAddr,
+    keys: Vec<fox_routeserver::session::tcp_ao::AoKey>,
+    after: std::time::Duration,
+) {
+    use fox_routeserver::session::tcp_ao;
+    let Some(new) = keys.last() else { return };
+    tokio::time::sleep(after).await;
+    match tcp_ao::set_current(&fd, Some(new.send_id), Some(new.recv_id)) {
+        Ok(()) => {
+            tracing::info!(
+                key = new.send_id,
+                rnext = new.recv_id,
+                "TCP-AO: switched to the new key"
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "TCP-AO: cannot switch to the new key");
+            return;
+        }
+    }
+    tokio::time::sleep(after).await;
+    for k in &keys[..keys.len() - 1] {
+        match tcp_ao::del_key(&fd, peer, k.send_id, k.recv_id) {
+            Ok(()) => tracing::info!(key = k.send_id, "TCP-AO: old key deleted"),
+            Err(e) => {
+                tracing::warn!(key = k.send_id, error = %e, "TCP-AO: cannot delete the old key")
+            }
+        }
+    }
+    if let Ok(i) = tcp_ao::info(&fd) {
+        tracing::info!(current = ?i.current_key, rnext = ?i.rnext, good = i.good, bad = i.bad, key_not_found = i.key_not_found, "TCP-AO counters");
+    }
 }
 
 #[derive(Subcommand)]
@@ -439,6 +513,9 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
         rate: a.rate,
         hold_time: 90,
     };
+    if a.tcp_ao_switch_after.is_some() && a.tcp_ao_keys.len() < 2 {
+        anyhow::bail!("--tcp-ao-switch-after needs at least two --tcp-ao-key");
+    }
     let started = std::time::Instant::now();
     let prepared = replay::prepare(&cfg)?;
     tracing::info!(
@@ -447,8 +524,18 @@ async fn replay(a: ReplayArgs) -> anyhow::Result<()> {
         seconds = started.elapsed().as_secs_f64(),
         "routes loaded"
     );
-    let mut speaker = Speaker::connect(&cfg).await?;
-    tracing::info!(peer = %cfg.remote, "session established");
+    let mut speaker = Speaker::connect_with_ao(&cfg, &a.tcp_ao_keys).await?;
+    tracing::info!(peer = %cfg.remote, tcp_ao = !a.tcp_ao_keys.is_empty(), "session established");
+    if let Some(secs) = a.tcp_ao_switch_after {
+        use std::os::fd::AsFd;
+        let fd = speaker.stream().as_fd().try_clone_to_owned()?;
+        tokio::spawn(ao_rollover(
+            fd,
+            cfg.remote.ip(),
+            a.tcp_ao_keys.clone(),
+            std::time::Duration::from_secs(secs),
+        ));
+    }
     let sending = std::time::Instant::now();
     let mut last = std::time::Instant::now();
     speaker

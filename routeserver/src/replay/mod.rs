@@ -189,11 +189,24 @@ async fn read_message(
 impl Speaker {
     /// Connect and bring the session to Established.
     pub async fn connect(cfg: &ReplayConfig) -> Result<Speaker, ReplayError> {
+        Speaker::connect_with_ao(cfg, &[]).await
+    }
+
+    /// Connect with TCP-AO keys (RFC 5925) for the remote address, the
+    /// first one current, and bring the session to Established.
+    pub async fn connect_with_ao(
+        cfg: &ReplayConfig,
+        ao_keys: &[crate::session::tcp_ao::AoKey],
+    ) -> Result<Speaker, ReplayError> {
         let sock = if cfg.remote.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
             TcpSocket::new_v6()?
         };
+        for (i, k) in ao_keys.iter().enumerate() {
+            crate::session::tcp_ao::add_key(&sock, cfg.remote.ip(), k, i == 0)
+                .map_err(|e| ReplayError::Connect(cfg.remote, e.into()))?;
+        }
         if let Some(a) = cfg.local_address {
             sock.bind(SocketAddr::new(a, 0))
                 .map_err(|e| ReplayError::Connect(cfg.remote, e))?;
@@ -266,6 +279,11 @@ impl Speaker {
             last_sent: Instant::now(),
             received: Default::default(),
         })
+    }
+
+    /// The session's TCP connection (for socket options such as TCP-AO keys).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
     }
 
     /// Announce everything, then End-of-RIB for both families. Calls

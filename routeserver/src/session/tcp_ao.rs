@@ -149,10 +149,11 @@ impl From<io::Error> for AoError {
 
 impl From<AoError> for io::Error {
     fn from(e: AoError) -> io::Error {
-        match e {
-            AoError::Unsupported(e) | AoError::Io(e) => io::Error::new(e.kind(), e),
-            AoError::InvalidKey(s) => io::Error::new(io::ErrorKind::InvalidInput, s),
-        }
+        let kind = match &e {
+            AoError::Unsupported(e) | AoError::Io(e) => e.kind(),
+            AoError::InvalidKey(_) => io::ErrorKind::InvalidInput,
+        };
+        io::Error::new(kind, e.to_string())
     }
 }
 
