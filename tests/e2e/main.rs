@@ -32,4 +32,5 @@ mod scenario_mrt;
 mod scenario_policy;
 mod scenario_rpki;
 mod scenario_security;
+mod scenario_tcp_ao;
 mod stayrtr;

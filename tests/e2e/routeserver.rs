@@ -62,6 +62,8 @@ pub struct MemberOptions {
     pub password: Option<String>,
     /// GTSM (`ttl_security: true`).
     pub ttl_security: bool,
+    /// `tcp_ao:` value (a YAML flow mapping), written as is.
+    pub tcp_ao: Option<String>,
 }
 
 /// One member as the route server's configuration knows it.
@@ -275,6 +277,9 @@ pub fn fox_config(rs: &RsSpec, members: &[MemberEntry], data_dir: &str) -> Strin
         }
         if mo.ttl_security {
             c.push_str("    ttl_security: true\n");
+        }
+        if let Some(ao) = &mo.tcp_ao {
+            let _ = writeln!(c, "    tcp_ao: {ao}");
         }
     }
     c

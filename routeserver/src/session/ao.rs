@@ -230,7 +230,8 @@ pub fn check_kernel<'a>(
     match tcp_ao::supported() {
         Ok(()) => Ok(()),
         Err(e) => anyhow::bail!(
-            "member {} configured with `tcp_ao`, but {e}; use `password` (TCP-MD5) or a newer kernel",
+            "{} {} configured with `tcp_ao`, but {e}; use `password` (TCP-MD5) or a newer kernel",
+            if users.len() == 1 { "member" } else { "members" },
             users.join(", ")
         ),
     }
