@@ -29,6 +29,8 @@ pub struct Metrics {
     pub rib_attr_sets: IntGauge,
     pub connections_refused: IntCounterVec,
     pub md5_dropped: IntCounterVec,
+    /// TCP-AO segment counters of each member's established connection.
+    pub tcp_ao_segments: IntGaugeVec,
 }
 
 const PEER_LABELS: &[&str] = &["member", "asn", "neighbor"];
@@ -104,6 +106,7 @@ impl Metrics {
             routes_rpki: gauge_vec(&r, "fox_bgp_routes_rpki", "Routes from the member by RPKI origin validation state", &["member", "asn", "neighbor", "state"]),
             connections_refused: counter_vec(&r, "fox_bgp_connections_refused_total", "TCP connections refused (unknown source address)", &["reason"]),
             md5_dropped: counter_vec(&r, "fox_bgp_tcp_md5_dropped_segments_total", "TCP segments the kernel dropped for a missing, unexpected or wrong TCP-MD5 signature (whole network namespace)", &["reason"]),
+            tcp_ao_segments: gauge_vec(&r, "fox_bgp_tcp_ao_segments", "TCP-AO segments of the member's established connection (the kernel's per-socket counters, from 0 at each connection), by result", &["member", "asn", "neighbor", "result"]),
             update_seconds,
             revalidation_seconds,
             rib_prefixes,

@@ -104,6 +104,15 @@ fn state(fox: &Fox, addr: IpAddr) -> (String, u64, u64) {
     )
 }
 
+/// Sum of the samples of metric lines starting with `prefix` and containing `label`.
+fn metric(fox: &Fox, prefix: &str, label: &str) -> f64 {
+    let text = fox.api_get("/metrics").unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(prefix) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn write_config(rs: &RsSpec, members: &[MemberEntry]) -> Result<()> {
     let conf = rs.host.dir.join("fox.yaml");
     let data = rs.host.dir.join("data");
@@ -165,6 +174,12 @@ fn scenario(lab: &Arc<Lab>, rs: &RsSpec, members: &mut [MemberEntry]) -> Result<
             bail!("no routes received from TANet over TCP-AO");
         }
         let n_routes = routes(&fox);
+        // The session's own TCP-AO counters are exported.
+        if !poll(Duration::from_secs(12), Duration::from_millis(500), || {
+            metric(&fox, "fox_bgp_tcp_ao_segments{", "result=\"good\"") > 0.0
+        }) {
+            bail!("no good TCP-AO segments in fox_bgp_tcp_ao_segments");
+        }
         // Wrong key: never up, and the kernel counts the bad segments.
         if poll(Duration::from_secs(12), Duration::from_millis(200), || {
             state(&fox, gsn).0 == "Established"

@@ -166,6 +166,37 @@ pub fn live_info(ao: &SharedAo) -> Option<AoInfo> {
     tcp_ao::info(s.live.as_ref()?).ok()
 }
 
+/// How often [`export_counters`] reads the established socket's counters.
+pub const COUNTERS_EVERY: Duration = Duration::from_secs(5);
+
+/// Publish the established connection's TCP-AO counters as
+/// `fox_bgp_tcp_ao_segments{result}` every [`COUNTERS_EVERY`], until
+/// aborted (the session task aborts it when the session ends).
+pub async fn export_counters(
+    ao: SharedAo,
+    metrics: Arc<crate::metrics::Metrics>,
+    labels: [String; 3],
+) {
+    let mut every = tokio::time::interval(COUNTERS_EVERY);
+    loop {
+        every.tick().await;
+        let Some(i) = live_info(&ao) else { continue };
+        for (result, v) in [
+            ("good", i.good),
+            ("bad", i.bad),
+            ("key-not-found", i.key_not_found),
+            ("ao-required", i.ao_required),
+            ("dropped-icmp", i.dropped_icmp),
+        ] {
+            let [m, asn, n] = &labels;
+            metrics
+                .tcp_ao_segments
+                .with_label_values(&[m.as_str(), asn.as_str(), n.as_str(), result])
+                .set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
+    }
+}
+
 /// Roll the neighbour's keys to `new` (same session: see [`needs_reset`]):
 /// the established connection, if any, gets the added keys and switches
 /// its current key and RNext; keys no longer configured are deleted from
@@ -229,11 +260,13 @@ pub fn check_kernel<'a>(
     users.dedup();
     match tcp_ao::supported() {
         Ok(()) => Ok(()),
-        Err(e) => anyhow::bail!(
+        Err(e) => {
+            anyhow::bail!(
             "{} {} configured with `tcp_ao`, but {e}; use `password` (TCP-MD5) or a newer kernel",
             if users.len() == 1 { "member" } else { "members" },
             users.join(", ")
-        ),
+        )
+        }
     }
 }
 

@@ -375,7 +375,12 @@ async fn run_peer(
                     }
                     crate::history::session_event(&env, &cfg, true, "established");
                     let ao_live = ao::register(&ao_state, rd.stream(), cfg.address);
+                    let ao_counters = ao_live.as_ref().map(|_| {
+                        let labels = [cfg.member.to_string(), cfg.asn.to_string(), cfg.address.to_string()];
+                        tokio::spawn(ao::export_counters(ao_state.clone(), env.metrics.clone(), labels))
+                    });
                     let err = established::run(&cfg, &env, &status, neg, rd, wr, &mut incoming, &mut shutdown).await;
+                    if let Some(t) = ao_counters { t.abort(); }
                     drop(ao_live);
                     tracing::info!(peer = %cfg.address, asn = cfg.asn, reason = %err, "session down");
                     crate::history::session_event(&env, &cfg, false, &err.to_string());
