@@ -350,3 +350,69 @@ impl Reloader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use fox_config::{AoAlgorithm, AoSecret, TcpAo, TcpAoKey};
+
+    use super::*;
+    use crate::policy::RoleMode;
+
+    fn session(tcp_ao: Option<TcpAo>) -> NeighborConfig {
+        NeighborConfig {
+            id: 0,
+            member: Arc::from("TANet"),
+            asn: 1659,
+            address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)),
+            local_address: None,
+            port: 179,
+            passive: false,
+            local_asn: 64500,
+            router_id: Ipv4Addr::new(192, 0, 2, 1),
+            hold_time: 90,
+            connect_retry: Duration::from_secs(5),
+            max_prefix_restart: None,
+            role: RoleMode::Off,
+            password: None,
+            ttl_security: false,
+            tcp_ao,
+        }
+    }
+
+    fn ao(keys: &[(u8, &str)], current: u8) -> Option<TcpAo> {
+        Some(TcpAo {
+            keys: keys
+                .iter()
+                .map(|(id, s)| TcpAoKey {
+                    id: *id,
+                    recv_id: *id,
+                    algorithm: AoAlgorithm::HmacSha256,
+                    secret: AoSecret::new(s).unwrap(),
+                })
+                .collect(),
+            current,
+        })
+    }
+
+    #[test]
+    fn tcp_ao_rollover_keeps_the_session_other_changes_restart_it() {
+        let one = session(ao(&[(1, "a")], 1));
+        // Rollover steps: same session.
+        assert!(same_session(&one, &session(ao(&[(1, "a"), (2, "b")], 2))));
+        assert!(same_session(
+            &session(ao(&[(1, "a"), (2, "b")], 2)),
+            &session(ao(&[(2, "b")], 2))
+        ));
+        // TCP-AO on or off, a changed secret under the same ids, or MD5 instead: restart.
+        assert!(!same_session(&one, &session(None)));
+        assert!(!same_session(&session(None), &one));
+        assert!(!same_session(&one, &session(ao(&[(1, "z")], 1))));
+        let mut md5 = session(None);
+        md5.password = Some(fox_config::Password::new("k").unwrap());
+        assert!(!same_session(&one, &md5));
+        assert!(same_session(&session(None), &session(None)));
+    }
+}
