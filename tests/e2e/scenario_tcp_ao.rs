@@ -100,7 +100,7 @@ fn state(fox: &Fox, addr: IpAddr) -> (String, u64, u64) {
     (
         v["state"].as_str().unwrap_or_default().to_owned(),
         v["flaps"].as_u64().unwrap_or(u64::MAX),
-        v["since"].as_u64().unwrap_or(0),
+        v["state_since"].as_u64().unwrap_or(0),
     )
 }
 
