@@ -186,30 +186,7 @@ struct ReplayArgs {
 
 /// `send_id:recv_id:algorithm:secret` of `fox replay --tcp-ao-key`.
 fn parse_ao_key(s: &str) -> Result<fox_routeserver::session::tcp_ao::AoKey, String> {
-    use fox_routeserver::session::tcp_ao::{AoAlgorithm, AoKey, AO_MAX_KEY};
-    let mut parts = s.splitn(4, ':');
-    let mut id = |what: &str| -> Result<u8, String> {
-        parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("{what} must be 0 to 255 (send_id:recv_id:algorithm:secret)"))
-    };
-    let send_id = id("send_id")?;
-    let recv_id = id("recv_id")?;
-    let alg = parts.next().unwrap_or_default();
-    let algorithm = AoAlgorithm::parse(alg).ok_or_else(|| {
-        format!("algorithm `{alg}`: one of hmac(sha1), hmac(sha256), cmac(aes128)")
-    })?;
-    let secret = parts.next().unwrap_or_default().as_bytes().to_vec();
-    if secret.is_empty() || secret.len() > AO_MAX_KEY {
-        return Err(format!("the secret must be 1 to {AO_MAX_KEY} bytes"));
-    }
-    Ok(AoKey {
-        send_id,
-        recv_id,
-        algorithm,
-        secret,
-    })
+    s.parse()
 }
 
 /// `fox replay --tcp-ao-switch-after`: switch the session to the last key,

@@ -110,6 +110,37 @@ impl From<&fox_config::TcpAoKey> for AoKey {
     }
 }
 
+impl std::str::FromStr for AoKey {
+    type Err = String;
+
+    /// `send_id:recv_id:algorithm:secret` (the secret may contain `:`), as
+    /// `fox replay --tcp-ao-key` takes it.
+    fn from_str(s: &str) -> Result<AoKey, String> {
+        let mut parts = s.splitn(4, ':');
+        let mut id = |what: &str| -> Result<u8, String> {
+            parts.next().and_then(|p| p.parse().ok()).ok_or_else(|| {
+                format!("{what} must be 0 to 255 (send_id:recv_id:algorithm:secret)")
+            })
+        };
+        let send_id = id("send_id")?;
+        let recv_id = id("recv_id")?;
+        let alg = parts.next().unwrap_or_default();
+        let algorithm = AoAlgorithm::parse(alg).ok_or_else(|| {
+            format!("algorithm `{alg}`: one of hmac(sha1), hmac(sha256), cmac(aes128)")
+        })?;
+        let secret = parts.next().unwrap_or_default().as_bytes().to_vec();
+        if secret.is_empty() || secret.len() > AO_MAX_KEY {
+            return Err(format!("the secret must be 1 to {AO_MAX_KEY} bytes"));
+        }
+        Ok(AoKey {
+            send_id,
+            recv_id,
+            algorithm,
+            secret,
+        })
+    }
+}
+
 impl std::fmt::Debug for AoKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -189,3 +189,25 @@ fn key_rollover_keeps_the_connection() {
     assert!(is.good > good, "{is:?}");
     assert_eq!((ic.bad, is.bad), (0, 0));
 }
+
+#[test]
+fn cli_key_syntax() {
+    let k: AoKey = "3:4:cmac(aes128):se:cr:et".parse().unwrap();
+    assert_eq!((k.send_id, k.recv_id), (3, 4));
+    assert_eq!(k.algorithm, AoAlgorithm::CmacAes128);
+    assert_eq!(k.secret, b"se:cr:et");
+    for bad in [
+        "",
+        "1",
+        "1:2",
+        "256:1:hmac(sha1):x",
+        "1:x:hmac(sha1):x",
+        "1:1:hmac(md5):x",
+        "1:1:hmac(sha1):",
+        "1:1:hmac(sha1)",
+    ] {
+        assert!(bad.parse::<AoKey>().is_err(), "{bad:?} accepted");
+    }
+    let long = format!("1:1:hmac(sha1):{}", "x".repeat(AO_MAX_KEY + 1));
+    assert!(long.parse::<AoKey>().unwrap_err().contains("1 to 80"));
+}
