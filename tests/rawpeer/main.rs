@@ -24,4 +24,5 @@ mod misc;
 mod open;
 mod reload;
 mod roles;
+mod tcp_ao;
 mod update;
