@@ -15,7 +15,7 @@ use crate::store::HistoryStore;
 
 type Result<T> = std::result::Result<T, HistoryError>;
 
-fn u64_of(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+pub(crate) fn u64_of(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
 }
 
@@ -66,7 +66,7 @@ fn probe_row(r: &Row<'_>) -> rusqlite::Result<ProbeRow> {
 }
 
 impl HistoryStore {
-    fn rows<T>(
+    pub(crate) fn rows<T>(
         &self,
         what: &'static str,
         sql: &str,

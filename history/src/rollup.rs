@@ -100,6 +100,7 @@ fn rollup_tx(tx: &Transaction<'_>, now: Ts, r: &Retention) -> rusqlite::Result<R
             params![start, end],
         )? as u64;
         stats.hour_rows += rollup_probes(tx, start, end)?;
+        stats.hour_rows += crate::hygiene::rollup_hygiene(tx, start, end)?;
     }
     if rolled.is_none_or(|t| t < end) {
         tx.execute(
