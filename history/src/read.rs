@@ -336,6 +336,19 @@ impl HistoryStore {
         Ok(rows)
     }
 
+    /// Minute rows before this time were deleted by retention (their hours are rolled up);
+    /// `None` before the first rollup. Readers of older periods use the hourly rows.
+    pub fn minutes_from(&self) -> Result<Option<Ts>> {
+        self.conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'minutes_from'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(read("minutes_from"))
+    }
+
     /// Hours before this time are rolled up (`None` before the first rollup).
     pub fn rolled_until(&self) -> Result<Option<Ts>> {
         self.conn

@@ -74,6 +74,8 @@ fn hygiene_minutes_roll_up_and_expire() {
     // Minutes older than 35 days are gone; hours sum every minute written.
     let cut = now - 35 * 86_400;
     assert!(s.hygiene_minutes(None, 0, cut).expect("m").is_empty());
+    // Readers learn where minute data starts.
+    assert_eq!(s.minutes_from().expect("meta"), Some(cut));
     assert!(!s.hygiene_minutes(None, cut, end).expect("m").is_empty());
     let hours = s.hygiene_hours(Some(65001), 0, i64::MAX).expect("h");
     let stp: Vec<&HygieneRow> = hours.iter().filter(|h| h.rule == "spanning_tree").collect();
