@@ -205,7 +205,11 @@ fn points(rows: &[TrafficRow]) -> Vec<Value> {
             let sum = p[k].as_u64().unwrap_or(0).saturating_add(v);
             p[k] = json!(sum);
         }
-        let afi = if r.ipv == 6 { "ipv6" } else { "ipv4" };
+        let afi = match r.ipv {
+            4 => "ipv4",
+            6 => "ipv6",
+            _ => "other",
+        };
         p[afi] = json!({
             "bytes_in": r.bytes_in, "bytes_out": r.bytes_out,
             "packets_in": r.packets_in, "packets_out": r.packets_out,

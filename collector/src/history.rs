@@ -153,7 +153,9 @@ impl Feed {
                 ) else {
                     continue;
                 };
-                for (afi, ipv) in [(Afi::Ipv4, 4u8), (Afi::Ipv6, 6u8)] {
+                // ipv 0: frames that are neither (ARP, ...), so the store's totals are the
+                // member counters' (and ClickHouse's) totals.
+                for (afi, ipv) in [(Afi::Ipv4, 4u8), (Afi::Ipv6, 6u8), (Afi::Other, 0u8)] {
                     let (bi, pi) = sub(m.in_, old.in_, afi);
                     let (bo, po) = sub(m.out, old.out, afi);
                     b.add_traffic(asn, ipv, ts, bi, bo, pi, po);
