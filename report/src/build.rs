@@ -184,6 +184,7 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
 
     // Paths.
     let mut member_hist: HashMap<&str, RttHistogram> = HashMap::new();
+    let mut member_loss: HashMap<&str, Loss> = HashMap::new();
     let mut paths = Vec::new();
     for (name, rows) in &by_probe {
         let (h, daily, loss) = path_figures(p, rows, target_us, t.rtt_ms);
@@ -191,6 +192,9 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
         if let PathKind::Member { member, .. } = &path {
             if let Some(m) = layout.members.iter().find(|x| &x.name == member) {
                 member_hist.entry(m.name.as_str()).or_default().merge(&h);
+                let l = member_loss.entry(m.name.as_str()).or_default();
+                l.sent += loss.sent;
+                l.lost += loss.lost;
             }
         }
         let rtt = rtt_stats(&h, target_us);
@@ -298,13 +302,21 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
         for (k, v) in &prefixes.filtered_by_reason {
             *total.filtered_by_reason.entry(*k).or_default() += v;
         }
+        let member_rtt = member_hist
+            .get(m.name.as_str())
+            .map(|h| rtt_stats(h, target_us));
         members.push(MemberReport {
             name: m.name.clone(),
             asn: m.asn,
             port,
-            rtt: member_hist
-                .get(m.name.as_str())
-                .map(|h| rtt_stats(h, target_us)),
+            rtt: member_rtt.clone(),
+            rtt_status: member_rtt
+                .as_ref()
+                .map_or(Status::NoData, |r| rtt_status(r, t.rtt_ms)),
+            loss: member_loss.get(m.name.as_str()).map(|l| Loss {
+                percent: (l.sent > 0).then(|| l.lost as f64 / l.sent as f64 * 100.0),
+                ..l.clone()
+            }),
             traffic: traffic
                 .get(&m.asn)
                 .cloned()

@@ -200,6 +200,10 @@ pub struct MemberReport {
     pub port: Availability,
     /// RTT to its routers (its probes merged), if probed.
     pub rtt: Option<RttStats>,
+    /// That RTT's 95th percentile against the target (`no_data` when not probed).
+    pub rtt_status: Status,
+    /// Loss of the probes to its routers, summed, if probed.
+    pub loss: Option<Loss>,
     /// Traffic.
     pub traffic: TrafficFigures,
     /// Prefixes on the route servers.
