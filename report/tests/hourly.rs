@@ -399,3 +399,75 @@ fn hygiene_section_and_month_from_hourly_rollups() {
     assert!(html.contains("This month is built from hourly data"));
     assert!(to_csv(&h).contains("source,2026-10,note,\"This month is built from hourly data"));
 }
+
+#[test]
+fn month_half_past_the_minute_retention_mixes_hours_and_minutes() {
+    let p = Period::parse("2026-10", "Asia/Taipei").expect("period");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = HistoryStore::open(&dir.path().join("history.sqlite")).expect("open");
+    write_month(&mut store, &p);
+    // 50 days after the month began: minutes of its first 15 days are gone.
+    let cut = p.from() + 15 * 86_400;
+    store
+        .rollup(cut + 35 * 86_400, &Retention::default())
+        .expect("rollup");
+    assert!(store
+        .probe_minutes(None, p.from(), cut)
+        .expect("m")
+        .is_empty());
+    assert!(!store
+        .probe_minutes(None, cut, p.to())
+        .expect("m")
+        .is_empty());
+    let r = report(&store, &p, None);
+    assert_eq!(r.source.hourly_until, Some(cut));
+    assert!(r.source.note.as_deref().is_some_and(
+        |n| n.starts_with("The month up to 2026-10-16 00:00 is built from hourly data")
+    ));
+    // The Tainan outage (day 10) from hours, the bad RTT day (20) from minutes: all exact.
+    check_common(&r, &p);
+    // ASNet: 4,320 slots of the first 15 days hold the hourly average (750 kB); of the
+    // remaining 4,608 slots 384 hold 6 MB and 384 hold 3 MB. Ranks 8,545-8,928 are 6 MB,
+    // 8,161-8,544 are 3 MB, so the 95th percentile (rank 8,482) is 3 MB / 300 s; the peak is
+    // the hourly upper bound of the first half (6 + 3 MB in one minute).
+    let asnet = &r
+        .members
+        .iter()
+        .find(|m| m.name == "ASNet")
+        .expect("m")
+        .traffic;
+    assert_eq!(asnet.p95_out_bps, 3_000_000.0 * 8.0 / 300.0);
+    assert_eq!(asnet.peak_out_bps, 9_000_000.0 * 8.0 / 60.0);
+    assert_eq!(
+        hygiene(&r),
+        vec![
+            line(
+                "GSN",
+                "spanning_tree",
+                240,
+                240 * 4096,
+                240,
+                "2026-10-01 00:00",
+                "2026-10-10 23:07"
+            ),
+            line(
+                "TANet",
+                "lldp",
+                30,
+                30_000,
+                1,
+                "2026-10-15 12:00",
+                "2026-10-15 12:09"
+            ),
+            line(
+                "unregistered MAC",
+                "unregistered_mac",
+                1,
+                512,
+                1,
+                "2026-10-31 23:59",
+                "2026-10-31 23:59"
+            ),
+        ]
+    );
+}
