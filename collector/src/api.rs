@@ -13,6 +13,7 @@
 //! - `GET /api/v1/probes`: STAMP probes with RTT, loss, availability and SLA met/missed
 //! - `GET /api/v1/history`: the history store writer: enabled, file, batches, errors, last error
 //! - `GET /api/v1/history/member/{asn}`, `GET /api/v1/history/service`: see [`crate::api_history`]
+//! - `GET /api/v1/history/report/member/{asn}?month=`: see [`crate::api_report`]
 //! - `GET /metrics`: Prometheus text format
 
 use axum::extract::{Path, State};
@@ -46,6 +47,10 @@ pub fn router(collector: Collector) -> Router {
             get(crate::api_history::member),
         )
         .route("/api/v1/history/service", get(crate::api_history::service))
+        .route(
+            "/api/v1/history/report/member/{asn}",
+            get(crate::api_report::member_month),
+        )
         .route("/metrics", get(metrics))
         .with_state(collector)
 }

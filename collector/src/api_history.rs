@@ -42,7 +42,7 @@ pub struct RangeParams {
 
 /// An error answer: status and message, sent as `{"error": "..."}`.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -100,7 +100,7 @@ fn range(p: &RangeParams, default_span: i64, max: i64) -> Result<(Ts, Ts), ApiEr
 }
 
 /// The store file, or the error answer when history is off or not yet written.
-fn store_path(c: &Collector) -> Result<PathBuf, ApiError> {
+pub(crate) fn store_path(c: &Collector) -> Result<PathBuf, ApiError> {
     let Some((_, path)) = c.history() else {
         return Err(err(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -120,7 +120,7 @@ fn store_path(c: &Collector) -> Result<PathBuf, ApiError> {
 }
 
 /// Runs `f` on the store opened read-only, on a blocking thread.
-async fn with_store<T: Send + 'static>(
+pub(crate) async fn with_store<T: Send + 'static>(
     path: PathBuf,
     f: impl FnOnce(&HistoryStore) -> Result<T, fox_history::HistoryError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -205,7 +205,11 @@ fn points(rows: &[TrafficRow]) -> Vec<Value> {
             let sum = p[k].as_u64().unwrap_or(0).saturating_add(v);
             p[k] = json!(sum);
         }
-        let afi = if r.ipv == 6 { "ipv6" } else { "ipv4" };
+        let afi = match r.ipv {
+            4 => "ipv4",
+            6 => "ipv6",
+            _ => "other",
+        };
         p[afi] = json!({
             "bytes_in": r.bytes_in, "bytes_out": r.bytes_out,
             "packets_in": r.packets_in, "packets_out": r.packets_out,

@@ -1,6 +1,8 @@
 //! Feeding the history store: every `batch_interval` the growth of the member counters and
 //! of the matrix since the last tick goes into the writer's batch (per minute and per 5-minute
 //! slot); probes add their results and the alert engine its raises and resolves as they happen.
+//! Hygiene violations go in the same way: the growth of each (MAC, rule) counter, summed per
+//! owning member (ASN 0 for a MAC of no member) and rule, with the latest offending sample.
 //! The store is written by its own thread, so a slow or broken disk never stalls sFlow.
 
 use std::collections::HashMap;
@@ -10,8 +12,9 @@ use fox_config::HistorySettings;
 use fox_history::{HistoryHandle, HistoryMetrics, HistoryWriter, Retention, WriterOptions};
 use tokio::sync::watch;
 
-use crate::fabric::{Afi, ByAfi, MemberId, MemberTraffic};
+use crate::fabric::{Afi, ByAfi, MemberId, MemberTraffic, Rule};
 use crate::server::Collector;
+use crate::state::FabricState;
 
 /// Writer options from the `history:` section.
 pub fn writer_options(settings: &HistorySettings) -> WriterOptions {
@@ -62,6 +65,48 @@ pub struct Feed {
     handle: HistoryHandle,
     members: Vec<MemberTraffic>,
     matrix: HashMap<(MemberId, MemberId), ByAfi>,
+    hygiene: HashMap<([u8; 6], Rule), [u64; 2]>,
+}
+
+/// Growth of one member's violations of one rule: samples, frames, latest offence time and
+/// that offence as JSON.
+type HygieneDelta = (u64, u64, i64, String);
+
+/// Hygiene counters (samples, frames) per (MAC, rule) now.
+fn hygiene_counts(st: &FabricState) -> HashMap<([u8; 6], Rule), [u64; 2]> {
+    st.hygiene
+        .violations
+        .iter()
+        .map(|(k, v)| (*k, [v.samples, v.frames]))
+        .collect()
+}
+
+/// What grew since `old`, per (owner ASN or 0, rule).
+fn hygiene_deltas(
+    st: &FabricState,
+    old: &HashMap<([u8; 6], Rule), [u64; 2]>,
+) -> HashMap<(u32, Rule), HygieneDelta> {
+    let mut out: HashMap<(u32, Rule), HygieneDelta> = HashMap::new();
+    for (key, v) in &st.hygiene.violations {
+        let [s0, f0] = old.get(key).copied().unwrap_or_default();
+        let (ds, df) = (v.samples.saturating_sub(s0), v.frames.saturating_sub(f0));
+        if ds == 0 && df == 0 {
+            continue;
+        }
+        let asn = v
+            .owner
+            .and_then(|o| st.map.members().get(o.member))
+            .map_or(0, |m| m.asn);
+        let at = i64::try_from(v.last.at).unwrap_or(i64::MAX);
+        let e = out.entry((asn, key.1)).or_default();
+        e.0 = e.0.saturating_add(ds);
+        e.1 = e.1.saturating_add(df);
+        if e.3.is_empty() || at >= e.2 {
+            e.2 = at;
+            e.3 = serde_json::to_string(&v.last).unwrap_or_default();
+        }
+    }
+    out
 }
 
 fn sub(a: ByAfi, b: ByAfi, afi: Afi) -> (u64, u64) {
@@ -80,6 +125,7 @@ impl Feed {
             handle,
             members: st.traffic.members.clone(),
             matrix: st.traffic.matrix.clone(),
+            hygiene: hygiene_counts(&st),
         }
     }
 
@@ -87,10 +133,17 @@ impl Feed {
     /// unix time `now`.
     pub fn tick(&mut self, collector: &Collector, now: i64) {
         let ts = now - 1;
-        let (asns, members, matrix) = {
+        let (asns, members, matrix, hygiene, violations) = {
             let st = collector.state();
             let asns: Vec<u32> = st.map.members().iter().map(|m| m.asn).collect();
-            (asns, st.traffic.members.clone(), st.traffic.matrix.clone())
+            let deltas = hygiene_deltas(&st, &self.hygiene);
+            (
+                asns,
+                st.traffic.members.clone(),
+                st.traffic.matrix.clone(),
+                hygiene_counts(&st),
+                deltas,
+            )
         };
         self.handle.record(|b| {
             for (i, m) in members.iter().enumerate() {
@@ -100,7 +153,9 @@ impl Feed {
                 ) else {
                     continue;
                 };
-                for (afi, ipv) in [(Afi::Ipv4, 4u8), (Afi::Ipv6, 6u8)] {
+                // ipv 0: frames that are neither (ARP, ...), so the store's totals are the
+                // member counters' (and ClickHouse's) totals.
+                for (afi, ipv) in [(Afi::Ipv4, 4u8), (Afi::Ipv6, 6u8), (Afi::Other, 0u8)] {
                     let (bi, pi) = sub(m.in_, old.in_, afi);
                     let (bo, po) = sub(m.out, old.out, afi);
                     b.add_traffic(asn, ipv, ts, bi, bo, pi, po);
@@ -120,9 +175,13 @@ impl Feed {
                     t.packets.saturating_sub(o.packets),
                 );
             }
+            for ((asn, rule), (samples, frames, at, last)) in &violations {
+                b.add_hygiene(*asn, rule.name(), ts, *samples, *frames, *at, last);
+            }
         });
         self.members = members;
         self.matrix = matrix;
+        self.hygiene = hygiene;
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod api;
 pub mod api_history;
+pub mod api_report;
 pub mod archive;
 pub mod baseline;
 pub mod fabric;

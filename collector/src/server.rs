@@ -46,6 +46,7 @@ struct Inner {
     interfaces: Mutex<Arc<crate::ifstats::Interfaces>>,
     archive: Mutex<Option<ArchiveMetrics>>,
     history: Mutex<Option<(fox_history::HistoryHandle, std::path::PathBuf)>>,
+    report: Mutex<Option<Arc<crate::api_report::ReportContext>>>,
 }
 
 /// Seconds since the Unix epoch.
@@ -58,7 +59,23 @@ pub fn unix_now() -> u64 {
 impl Collector {
     /// A collector for the members of `cfg`.
     pub fn new(cfg: &Config) -> Self {
-        Self::with_map(MemberMap::from_config(cfg))
+        let c = Self::with_map(MemberMap::from_config(cfg));
+        c.set_report_context(crate::api_report::ReportContext::from_config(cfg));
+        c
+    }
+
+    /// Sets what the monthly report endpoints need (sites, members, time zone, targets).
+    pub fn set_report_context(&self, ctx: crate::api_report::ReportContext) {
+        *self.inner.report.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(ctx));
+    }
+
+    /// The monthly report context, if set.
+    pub fn report_context(&self) -> Option<Arc<crate::api_report::ReportContext>> {
+        self.inner
+            .report
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A collector over an explicit member map.
@@ -82,6 +99,7 @@ impl Collector {
                 interfaces: Mutex::new(Arc::default()),
                 archive: Mutex::new(None),
                 history: Mutex::new(None),
+                report: Mutex::new(None),
             }),
         }
     }

@@ -1,5 +1,8 @@
 //! The ClickHouse flow archive against a real `clickhouse-server` (Debian's 18.16 here) run
-//! as a child process on 127.0.0.1, and without any server at all.
+//! as a child process on 127.0.0.1, and without any server at all. The first test also runs
+//! the collector with the history store on and requires ClickHouse's per-member byte and
+//! packet totals to equal the store's (both are frame length x sampling rate summed over the
+//! same samples, so exactly equal over the whole run).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -9,8 +12,10 @@ use std::time::{Duration, Instant};
 use fox_collector::archive::{self, FlowRow};
 use fox_collector::fabric::MemberMap;
 use fox_collector::testdata::{self, flow_sample};
-use fox_collector::{serve, Collector};
+use fox_collector::{history, serve, Collector};
 use fox_config::ClickHouseSettings;
+use fox_history::HistoryStore;
+use std::collections::BTreeMap;
 use tokio::sync::watch;
 
 const CONFIG: &str = r#"exchange: { name: TEST }
@@ -174,6 +179,7 @@ async fn flows_reach_clickhouse_and_member_totals_match() {
     ch.batch_interval = Duration::from_millis(200);
     ch.queue = 10_000;
     ch.retention_days = 30;
+    let started = fox_history::unix_now();
     archive::init(&ch).await.expect("init");
     archive::init(&ch).await.expect("init is idempotent");
     let cols = archive::query(
@@ -189,8 +195,22 @@ async fn flows_reach_clickhouse_and_member_totals_match() {
     cfg.collector.sflow_listen = vec![free_udp()];
     cfg.collector.api = free_tcp();
     cfg.collector.clickhouse = Some(ch.clone());
+    // The history store on, as `fox collector` runs it (`fox_collector::run`): writer thread
+    // plus the feed ticking every second.
+    let store_dir = tempfile::tempdir().expect("temp dir");
+    cfg.history.enabled = true;
+    cfg.history.path = store_dir.path().join("history.sqlite");
+    cfg.history.batch_interval = Duration::from_secs(1);
     let collector = Collector::new(&cfg);
+    let writer = history::start(&collector, &cfg.history).expect("history writer");
     let (stop, rx) = watch::channel(None);
+    let handle = collector.history().expect("history on").0;
+    let feed = tokio::spawn(history::run_feed(
+        collector.clone(),
+        history::Feed::new(&collector, handle),
+        cfg.history.batch_interval,
+        rx.clone(),
+    ));
     let settings = cfg.collector.clone();
     let c2 = collector.clone();
     let task = tokio::spawn(async move { serve(c2, &settings, rx).await });
@@ -318,6 +338,79 @@ async fn flows_reach_clickhouse_and_member_totals_match() {
         .expect("serve stops")
         .expect("join")
         .expect("serve ok");
+    tokio::time::timeout(Duration::from_secs(10), feed)
+        .await
+        .expect("feed stops")
+        .expect("join");
+    tokio::task::spawn_blocking(move || writer.shutdown())
+        .await
+        .expect("writer shutdown");
+
+    // The store's per-member totals over the run equal ClickHouse's.
+    // The period: the minutes from the test's start to after the last tick, the same
+    // `[from, to)` for both (ClickHouse by receive time, the store by minute).
+    let store = HistoryStore::open_read_only(&cfg.history.path).expect("store");
+    let (from, to) = (started / 60 * 60, (fox_history::unix_now() / 60 + 1) * 60);
+    let rows = store.traffic_minutes(None, from, to).expect("read");
+    assert!(
+        store
+            .traffic_minutes(None, 0, from)
+            .expect("read")
+            .is_empty()
+            && store
+                .traffic_minutes(None, to, i64::MAX)
+                .expect("read")
+                .is_empty(),
+        "every store row is inside the period"
+    );
+    let ch_period = |column: &'static str| {
+        let sql = format!(
+            "SELECT {column}, sum(bytes), sum(packets) FROM foxtest.flows WHERE {column} != 0 \
+             AND time >= {from} AND time < {to} GROUP BY {column} ORDER BY {column} \
+             FORMAT TabSeparated"
+        );
+        let ch = ch.clone();
+        async move {
+            let v = archive::query(&ch, &sql, Vec::new())
+                .await
+                .expect("period totals");
+            v.lines()
+                .map(|l| {
+                    let f: Vec<u64> = l.split('\t').map(|x| x.parse().expect("number")).collect();
+                    (f[0] as u32, f[1], f[2])
+                })
+                .collect::<Vec<(u32, u64, u64)>>()
+        }
+    };
+    let (out_p, in_p) = (ch_period("src_asn").await, ch_period("dst_asn").await);
+    assert_eq!(out_p, out_ch, "the period holds every archived sample");
+    assert_eq!(in_p, in_ch);
+    let mut out_s: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    let mut in_s: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for r in &rows {
+        let o = out_s.entry(r.asn).or_default();
+        o.0 += r.bytes_out;
+        o.1 += r.packets_out;
+        let i = in_s.entry(r.asn).or_default();
+        i.0 += r.bytes_in;
+        i.1 += r.packets_in;
+    }
+    let flat = |m: BTreeMap<u32, (u64, u64)>| -> Vec<(u32, u64, u64)> {
+        m.into_iter()
+            .filter(|(_, v)| v.1 > 0)
+            .map(|(a, v)| (a, v.0, v.1))
+            .collect()
+    };
+    assert_eq!(
+        flat(out_s),
+        out_p,
+        "store vs ClickHouse: per-member out totals"
+    );
+    assert_eq!(
+        flat(in_s),
+        in_p,
+        "store vs ClickHouse: per-member in totals"
+    );
 }
 
 #[tokio::test]

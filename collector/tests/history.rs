@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use fox_collector::alert::{AlertEngine, Notifier, RetryPolicy};
 use fox_collector::history::Feed;
-use fox_collector::testdata::{datagram, flow_sample, ipv4_udp_frame, ipv6_tcp_frame};
+use fox_collector::testdata::{
+    bpdu_frame, datagram, flow_sample, ipv4_udp_frame, ipv6_tcp_frame, lldp_frame,
+};
 use fox_collector::Collector;
 use fox_history::{HistoryMetrics, HistoryStore, HistoryWriter, WriterOptions};
 
@@ -96,6 +98,59 @@ fn feed_writes_member_and_pair_deltas() {
             .sum()
     };
     assert_eq!((total(65001), total(65002)), (400_000, 5_000));
+    w.shutdown();
+}
+
+#[test]
+fn feed_writes_hygiene_deltas_per_member_and_rule() {
+    let cfg = fox_config::parse(CONFIG, "t.yaml").expect("config");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = writer(&dir);
+    let c = Collector::new(&cfg);
+    let rogue = [2, 0, 0, 0, 0, 0x99];
+    let bpdu = bpdu_frame(M1);
+    // Before the feed starts: not history.
+    c.ingest(&datagram(AGENT, 1, vec![flow_sample(1, 100, 1, &bpdu, 64)]));
+    let mut feed = Feed::new(&c, w.handle());
+    let t1 = fox_history::unix_now() / 60 * 60 - 600;
+    let lldp = lldp_frame(M1);
+    let stray = ipv4_udp_frame(rogue, M2, 100);
+    c.ingest(&datagram(
+        AGENT,
+        2,
+        vec![
+            flow_sample(2, 100, 1, &bpdu, 64),
+            flow_sample(3, 100, 1, &bpdu, 64),
+            flow_sample(4, 50, 1, &lldp, 64),
+            flow_sample(5, 10, 7, &stray, 100),
+        ],
+    ));
+    feed.tick(&c, t1 + 30);
+    c.ingest(&datagram(AGENT, 3, vec![flow_sample(6, 200, 1, &bpdu, 64)]));
+    feed.tick(&c, t1 + 90);
+    feed.tick(&c, t1 + 150); // nothing new: no rows
+    assert!(w.handle().flush(Duration::from_secs(10)));
+    let s = HistoryStore::open_read_only(&dir.path().join("history.sqlite")).expect("open");
+    let got: Vec<(u32, i64, String, u64, u64)> = s
+        .hygiene_minutes(None, 0, i64::MAX)
+        .expect("read")
+        .into_iter()
+        .map(|r| (r.asn, r.ts, r.rule, r.samples, r.frames))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, t1, "unregistered_mac".into(), 1, 10),
+            (65001, t1, "lldp".into(), 1, 50),
+            (65001, t1, "spanning_tree".into(), 2, 200),
+            (65001, t1 + 60, "spanning_tree".into(), 1, 200),
+        ]
+    );
+    let last = s.hygiene_minutes(Some(65001), t1, t1 + 60).expect("read");
+    let v: serde_json::Value = serde_json::from_str(&last[0].last).expect("json");
+    assert_eq!(v["src_mac"], "02:00:00:00:00:11");
+    assert_eq!(v["ethertype"], 0x88cc);
+    assert!(last[0].last_at > 0);
     w.shutdown();
 }
 

@@ -40,6 +40,7 @@ pub struct HistoryBatch {
     pub(crate) alerts_raised: Vec<AlertEvent>,
     pub(crate) alerts_resolved: Vec<(String, Ts)>,
     pub(crate) prefixes: Vec<PrefixRow>,
+    pub(crate) hygiene: HashMap<(u32, Ts, String), crate::hygiene::HygieneAcc>,
     pub(crate) samples: u64,
 }
 
@@ -136,6 +137,7 @@ impl HistoryBatch {
             && self.alerts_raised.is_empty()
             && self.alerts_resolved.is_empty()
             && self.prefixes.is_empty()
+            && self.hygiene.is_empty()
     }
 
     /// Takes everything out except probe minutes still running at `now` (their median and

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod hist;
+mod hygiene;
 mod model;
 mod read;
 pub mod schema;
@@ -15,8 +16,8 @@ mod store;
 pub use error::HistoryError;
 pub use hist::RttHistogram;
 pub use model::{
-    AlertEvent, MatrixRow, PairTotal, PrefixCounts, PrefixRow, ProbeRow, SessionEvent, TrafficRow,
-    Ts,
+    AlertEvent, HygieneRow, MatrixRow, PairTotal, PrefixCounts, PrefixRow, ProbeRow, SessionEvent,
+    TrafficRow, Ts,
 };
 pub use store::{HistoryStore, BUSY_TIMEOUT};
 

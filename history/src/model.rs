@@ -150,3 +150,22 @@ pub struct PrefixRow {
     /// The counts.
     pub counts: PrefixCounts,
 }
+
+/// Peering-LAN hygiene violations of one member and rule in one minute or hour.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HygieneRow {
+    /// Member ASN owning the offending source MAC (0: a MAC registered to no member).
+    pub asn: u32,
+    /// Start of the minute or hour.
+    pub ts: Ts,
+    /// Rule broken (the collector's snake_case rule name, e.g. `spanning_tree`).
+    pub rule: String,
+    /// Sampled frames that broke the rule.
+    pub samples: u64,
+    /// Estimated frames (samples scaled by the sampling rate).
+    pub frames: u64,
+    /// When the last offending sample of the row was taken (Unix seconds).
+    pub last_at: Ts,
+    /// That sample, as the collector describes it (JSON text).
+    pub last: String,
+}

@@ -15,7 +15,7 @@ use crate::store::HistoryStore;
 
 type Result<T> = std::result::Result<T, HistoryError>;
 
-fn u64_of(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+pub(crate) fn u64_of(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
 }
 
@@ -66,7 +66,7 @@ fn probe_row(r: &Row<'_>) -> rusqlite::Result<ProbeRow> {
 }
 
 impl HistoryStore {
-    fn rows<T>(
+    pub(crate) fn rows<T>(
         &self,
         what: &'static str,
         sql: &str,
@@ -334,6 +334,19 @@ impl HistoryStore {
             }
         }
         Ok(rows)
+    }
+
+    /// Minute rows before this time were deleted by retention (their hours are rolled up);
+    /// `None` before the first rollup. Readers of older periods use the hourly rows.
+    pub fn minutes_from(&self) -> Result<Option<Ts>> {
+        self.conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'minutes_from'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(read("minutes_from"))
     }
 
     /// Hours before this time are rolled up (`None` before the first rollup).

@@ -100,6 +100,7 @@ fn rollup_tx(tx: &Transaction<'_>, now: Ts, r: &Retention) -> rusqlite::Result<R
             params![start, end],
         )? as u64;
         stats.hour_rows += rollup_probes(tx, start, end)?;
+        stats.hour_rows += crate::hygiene::rollup_hygiene(tx, start, end)?;
     }
     if rolled.is_none_or(|t| t < end) {
         tx.execute(
@@ -116,6 +117,12 @@ fn rollup_tx(tx: &Transaction<'_>, now: Ts, r: &Retention) -> rusqlite::Result<R
         stats.deleted +=
             tx.execute(&format!("DELETE FROM {t} WHERE ts < ?1"), [minute_cut])? as u64;
     }
+    // Readers use hourly rows before this time (minute data there is gone).
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('minutes_from', ?1) \
+         ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+        [minute_cut],
+    )?;
     let hour_cut = now.saturating_sub(r.hours);
     for t in HOUR_TABLES {
         stats.deleted += tx.execute(&format!("DELETE FROM {t} WHERE ts < ?1"), [hour_cut])? as u64;

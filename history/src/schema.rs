@@ -15,6 +15,8 @@
 //! | `alert_event` | alert_id; index raised | raised, resolved (NULL while open), severity, cause, symptoms | `hours` after resolve |
 //! | `prefix_hour` | asn, ts, rs | received, accepted, filtered, rpki_valid, rpki_invalid, rpki_not_found | `hours` |
 //! | `prefix_filtered_hour` | asn, ts, rs, reason | count (reason = Euro-IX filter reason code) | `hours` |
+//! | `hygiene_minute` | asn, ts, rule | samples, frames (scaled by sampling rate), last_at, last (the last offending sample); only non-zero rows; asn 0 = MAC of no member | `minutes` |
+//! | `hygiene_hour` | asn, ts, rule | sums of the above, the hour's last offence | `hours` |
 //! | `meta` | key | value: `schema_version`, `rolled_until` (hours before it are rolled up) | always |
 //!
 //! `hist` is the RTT histogram of a minute or hour (see [`crate::hist`]): log-linear buckets of
@@ -150,13 +152,41 @@ CREATE TABLE IF NOT EXISTS prefix_filtered_hour (
     count INTEGER NOT NULL,
     PRIMARY KEY (asn, ts, rs, reason)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS hygiene_minute (
+    asn INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    frames INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    last TEXT NOT NULL,
+    PRIMARY KEY (asn, ts, rule)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS hygiene_hour (
+    asn INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    frames INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    last TEXT NOT NULL,
+    PRIMARY KEY (asn, ts, rule)
+) WITHOUT ROWID;
 ";
 
 /// Tables whose rows are per minute (or per 5 minutes) and expire after the `minutes` period.
-pub(crate) const MINUTE_TABLES: [&str; 3] = ["traffic_minute", "matrix_5min", "probe_minute"];
+pub(crate) const MINUTE_TABLES: [&str; 4] = [
+    "traffic_minute",
+    "matrix_5min",
+    "probe_minute",
+    "hygiene_minute",
+];
 
 /// Tables whose rows are per hour and expire after the `hours` period.
-pub(crate) const HOUR_TABLES: [&str; 5] = [
+pub(crate) const HOUR_TABLES: [&str; 6] = [
+    "hygiene_hour",
     "traffic_hour",
     "matrix_hour",
     "probe_hour",

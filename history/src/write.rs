@@ -16,7 +16,7 @@ pub struct WriteStats {
     pub samples: u64,
 }
 
-fn i(v: u64) -> i64 {
+pub(crate) fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
@@ -137,6 +137,7 @@ fn write_all(tx: &Transaction<'_>, b: &HistoryBatch) -> rusqlite::Result<u64> {
             }
         }
     }
+    rows += crate::hygiene::write_hygiene(tx, b)?;
     Ok(rows)
 }
 

@@ -1,6 +1,9 @@
 //! History views, read from the collector's history API (never from the store directly):
-//! a member's daily traffic over a month (the member itself and the NOC only), and the
-//! exchange's service figures per site probe (public). Months are UTC calendar months.
+//! a member's daily traffic over a month (the member itself and the NOC only) with its
+//! monthly report figures (computed by the collector with `fox-report`: port availability,
+//! RTT and loss to its routers, traffic 95th percentile and peak, against the targets), and
+//! the exchange's service figures per site probe (public). Months are UTC calendar months
+//! for the daily traffic; the monthly report figures are cut in the exchange's time zone.
 //!
 //! - `GET /api/v1/members/{name}/history?month=YYYY-MM`
 //! - `GET /api/v1/service/history?month=YYYY-MM`
@@ -175,6 +178,7 @@ pub async fn member_history(
             peak = Some((ts, vals[0], vals[1]));
         }
     }
+    let monthly = monthly_figures(st, m.asn, &label).await;
     let total_in: u64 = days.iter().map(|d| d[0]).fold(0, u64::saturating_add);
     let total_out: u64 = days.iter().map(|d| d[1]).fold(0, u64::saturating_add);
     let days: Vec<Value> = days
@@ -201,7 +205,45 @@ pub async fn member_history(
         "total": { "bytes_in": total_in, "bytes_out": total_out },
         "peak_hour": peak.map(|(ts, i, o)| json!({ "ts": ts, "bytes_in": i, "bytes_out": o })),
         "days": days,
+        "monthly": monthly,
     }))
+}
+
+/// The member's monthly report figures from the collector (`/api/v1/history/report/member`),
+/// reduced to the member's own numbers; `{"error": ...}` when no collector can give them.
+/// Called only after the caller's right to see this member was checked.
+async fn monthly_figures(st: &AppState, asn: u32, month: &str) -> Value {
+    let path = format!("/api/v1/history/report/member/{asn}?month={month}");
+    let v = match from_collectors(st, &path).await {
+        Ok((_, v)) => v,
+        Err(f) => return json!({ "error": f.message }),
+    };
+    if v["asn"].as_u64() != Some(u64::from(asn)) {
+        return json!({ "error": "the collector answered for another member" });
+    }
+    let pick = |o: &Value, keys: &[&str]| -> Value {
+        Value::Object(
+            keys.iter()
+                .map(|k| ((*k).to_owned(), o[*k].clone()))
+                .collect(),
+        )
+    };
+    json!({
+        "month": v["month"],
+        "time_zone": v["time_zone"],
+        "targets": v["targets"],
+        "port": pick(&v["port"], &["percent", "status", "unavailable_minutes", "measured_minutes"]),
+        "rtt": if v["rtt"].is_null() { Value::Null } else {
+            pick(&v["rtt"], &["samples", "median_ms", "p95_ms", "p99_ms", "over_target_share"])
+        },
+        "rtt_status": v["rtt_status"],
+        "loss": v["loss"],
+        "traffic": pick(&v["traffic"], &[
+            "bytes_in", "bytes_out", "p95_in_bps", "p95_out_bps", "peak_in_bps", "peak_out_bps",
+        ]),
+        "session_downs": v["session_downs"],
+        "source_note": v["source"]["note"],
+    })
 }
 
 /// Service figures per site probe in `month`. Probes aimed at a member's router are left

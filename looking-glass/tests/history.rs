@@ -39,6 +39,19 @@ async fn member_history_is_for_the_member_and_the_noc_only() {
     assert_eq!(days[0]["bytes_in"], 0);
     assert_eq!(v["total"]["bytes_in"], 4100);
     assert_eq!(v["peak_hour"]["ts"], OCT_2026 + 86_400 + 3600);
+    // Its monthly report figures, from the collector's report endpoint.
+    let m = &v["monthly"];
+    assert_eq!(m["month"], "2026-10", "{v}");
+    assert_eq!(m["time_zone"], "Asia/Taipei");
+    assert_eq!(m["port"]["unavailable_minutes"], 22);
+    assert_eq!(m["port"]["status"], "met");
+    assert_eq!(m["rtt"]["median_ms"], 3.25);
+    assert_eq!(m["rtt"]["p95_ms"], 6.5);
+    assert_eq!(m["rtt_status"], "met");
+    assert_eq!(m["loss"]["lost"], 2);
+    assert_eq!(m["traffic"]["p95_in_bps"], 123_456_789.0);
+    assert_eq!(m["traffic"]["peak_in_bps"], 246_913_578.0);
+    assert!(!v.to_string().contains("987654321"));
     // Another month has none of these points.
     let (s, v) = lg
         .json(
@@ -58,12 +71,13 @@ async fn member_history_is_for_the_member_and_the_noc_only() {
         )
         .await;
     assert_eq!(s, 403, "{v}");
-    assert!(!v.to_string().contains(&gsn_bytes));
+    assert!(!v.to_string().contains(&gsn_bytes) && !v.to_string().contains("987654321"));
     let r = lg
         .get("/members/GSN/history?month=2026-10", Some(TANET_TOKEN))
         .await;
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(!r.text().contains(&gsn_bytes) && !r.text().contains("<svg"));
+    assert!(!r.text().contains("987.7 Mbit/s") && !r.text().contains("Monthly figures"));
 
     // The UI page of its own: the chart and the table.
     let r = lg
@@ -79,6 +93,26 @@ async fn member_history_is_for_the_member_and_the_noc_only() {
         html.contains("2026-10-02") && html.contains("4.1 kB"),
         "{html}"
     );
+    // The monthly figures table: availability, RTT against the target, loss, p95 and peak.
+    assert!(
+        html.contains("Monthly figures") && html.contains("Asia/Taipei"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<td>99.951 % (22 of 44640 min unavailable)</td><td>≥ 99.92 %</td><td>met</td>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>3.250 / 6.500 ms</td><td>p95 &lt; 12.0 ms</td><td>met</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("123.5 Mbit/s / 61.7 Mbit/s") && html.contains("246.9 Mbit/s / 123.5 Mbit/s"),
+        "{html}"
+    );
+    assert!(!html.contains("987.7 Mbit/s"));
 
     // The NOC sees both.
     for m in ["TANet", "GSN"] {
@@ -102,6 +136,12 @@ async fn member_history_is_for_the_member_and_the_noc_only() {
         .json("/api/v1/members/GSN/history?month=2026-10", Some(NOC_TOKEN))
         .await;
     assert_eq!(v["days"][1]["bytes_in"], GSN_HISTORY_BYTES);
+    assert_eq!(v["monthly"]["traffic"]["p95_in_bps"], GSN_P95_MARKER);
+    assert_eq!(v["monthly"]["port"]["status"], "missed");
+    let r = lg
+        .get("/members/GSN/history?month=2026-10", Some(NOC_TOKEN))
+        .await;
+    assert!(r.text().contains("987.7 Mbit/s"), "{}", r.text());
 
     // Anonymous: 401 for both, API and UI.
     for m in ["TANet", "GSN"] {

@@ -1,7 +1,7 @@
 //! Availability per minute: sites from probe results, member ports from route server
 //! sessions, the service from the sites; and the runs of unavailable minutes (faults).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use fox_history::{ProbeRow, SessionEvent};
 
@@ -21,18 +21,47 @@ pub enum Minute {
 
 /// Site `probes` rows merged per minute: measured when a probe has data, down when every
 /// probe with data lost all its packets.
-pub fn site_minutes(p: &Period, rows: &[&ProbeRow]) -> Vec<Minute> {
+///
+/// Rows before `hourly_until` are hourly rows (minute data gone): an hourly row only knows
+/// how many of its minutes had data and how many were up, not which. Its down minutes are
+/// placed at the end of the hour when the same probe's next hour has down minutes too (so an
+/// outage across an hour boundary stays one run, exact in start, end and duration), else at
+/// the start of the hour; then its up minutes; then the unmeasured rest. Per probe the counts
+/// are exact; several probes to one site merge as if their down minutes coincided.
+pub fn site_minutes(p: &Period, rows: &[&ProbeRow], hourly_until: i64) -> Vec<Minute> {
     let mut m = vec![Minute::Unmeasured; p.minutes() as usize];
+    let hour_down: HashSet<(&str, i64)> = rows
+        .iter()
+        .filter(|r| r.ts < hourly_until && r.minutes_up < r.minutes_with_data)
+        .map(|r| (r.probe.as_str(), r.ts))
+        .collect();
     for r in rows {
         if r.minutes_with_data == 0 || r.ts < p.from() || r.ts >= p.to() {
             continue;
         }
-        let i = ((r.ts - p.from()) / 60) as usize;
-        let Some(slot) = m.get_mut(i) else { continue };
-        if r.minutes_up > 0 {
-            *slot = Minute::Up;
-        } else if *slot == Minute::Unmeasured {
-            *slot = Minute::Down;
+        let first = ((r.ts - p.from()) / 60) as usize;
+        let measured = r.minutes_with_data as usize;
+        let down = measured.saturating_sub(r.minutes_up as usize);
+        let at_end = r.ts < hourly_until && hour_down.contains(&(r.probe.as_str(), r.ts + 3600));
+        let span = if r.ts < hourly_until { 60 } else { 1 };
+        for k in 0..measured {
+            // Minute k of the row's measured minutes; at_end shifts them to the hour's end.
+            let offset = if at_end { span - measured + k } else { k };
+            let Some(slot) = m.get_mut(first + offset) else {
+                break;
+            };
+            let is_down = if at_end {
+                k >= measured - down
+            } else {
+                k < down
+            };
+            if is_down {
+                if *slot == Minute::Unmeasured {
+                    *slot = Minute::Down;
+                }
+            } else {
+                *slot = Minute::Up;
+            }
         }
     }
     m

@@ -6,6 +6,7 @@ use fox_history::{AlertEvent, HistoryStore, ProbeRow, RttHistogram, SessionEvent
 
 use crate::avail::{self, Minute};
 use crate::figures::{path_figures, rtt_stats, rtt_status, traffic_figures};
+use crate::hygiene::hygiene_figures;
 use crate::layout::Layout;
 use crate::model::*;
 use crate::period::Period;
@@ -39,6 +40,43 @@ fn alert_cause(alerts: &[AlertEvent], start: i64, end: i64) -> Option<String> {
             a.raised < end + CORRELATION_SLACK && a_end > start - CORRELATION_SLACK
         })
         .map(|a| a.cause.clone())
+}
+
+/// Start of the part of `[from, to)` that has minute data: before it, minute rows were
+/// deleted by retention and the hourly rollups are read instead (the hour holding the cut is
+/// read from its rollup, which has all its minutes).
+fn hourly_until(store: &HistoryStore, from: i64, to: i64) -> Result<i64, ReportError> {
+    Ok(match store.minutes_from()? {
+        Some(cut) => (cut + 3599)
+            .div_euclid(3600)
+            .saturating_mul(3600)
+            .clamp(from, to),
+        None => from,
+    })
+}
+
+fn source(p: &Period, split: i64) -> DataSource {
+    if split <= p.from() {
+        return DataSource::default();
+    }
+    let whole = split >= p.to();
+    let part = if whole {
+        "This month is built from hourly data".to_owned()
+    } else {
+        format!(
+            "The month up to {} is built from hourly data",
+            p.local(split)
+        )
+    };
+    DataSource {
+        hourly_until: Some(split),
+        note: Some(format!(
+            "{part}: minute data is kept 35 days. Availability counts are exact per probe, \
+             an outage within one hour is shown from the start of that hour, and probes of \
+             one site are merged as if their outages coincided; RTT quantiles, loss and byte totals are as from minute \
+             data; the 95th percentile uses hourly averages and the peak is an upper bound."
+        )),
+    }
 }
 
 fn fault(
@@ -86,7 +124,10 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
         }
     }
 
-    let probes = store.probe_minutes(None, from, to)?;
+    // Where minute data is gone (retention), the hourly rollups stand in.
+    let split = hourly_until(store, from, to)?;
+    let mut probes = store.probe_hours(None, from, split)?;
+    probes.extend(store.probe_minutes(None, split, to)?);
     let mut by_probe: BTreeMap<&str, Vec<&ProbeRow>> = BTreeMap::new();
     for r in &probes {
         by_probe.entry(r.probe.as_str()).or_default().push(r);
@@ -112,7 +153,7 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
             .filter(|(name, _)| matches!(layout.path_of(name), PathKind::SitePair { to, .. } if &to == id))
             .flat_map(|(_, r)| r.iter().copied())
             .collect();
-        let m = avail::site_minutes(p, &rows);
+        let m = avail::site_minutes(p, &rows, split);
         for run in avail::down_runs(&m) {
             let (s, e) = (from + 60 * run.0 as i64, from + 60 * run.1 as i64);
             let cause = alert_cause(&alerts, s, e)
@@ -143,6 +184,7 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
 
     // Paths.
     let mut member_hist: HashMap<&str, RttHistogram> = HashMap::new();
+    let mut member_loss: HashMap<&str, Loss> = HashMap::new();
     let mut paths = Vec::new();
     for (name, rows) in &by_probe {
         let (h, daily, loss) = path_figures(p, rows, target_us, t.rtt_ms);
@@ -150,6 +192,9 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
         if let PathKind::Member { member, .. } = &path {
             if let Some(m) = layout.members.iter().find(|x| &x.name == member) {
                 member_hist.entry(m.name.as_str()).or_default().merge(&h);
+                let l = member_loss.entry(m.name.as_str()).or_default();
+                l.sent += loss.sent;
+                l.lost += loss.lost;
             }
         }
         let rtt = rtt_stats(&h, target_us);
@@ -169,7 +214,11 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
     for e in &events {
         by_member.entry(e.asn).or_default().push(e);
     }
-    let traffic = traffic_figures(p, &store.traffic_minutes(None, from, to)?);
+    let traffic = traffic_figures(
+        p,
+        &store.traffic_minutes(None, split, to)?,
+        &store.traffic_hours(None, from, split)?,
+    );
     let mut last_prefix: BTreeMap<(String, u32), fox_history::PrefixRow> = BTreeMap::new();
     for r in store.prefix_hours(None, from, to)? {
         let k = (r.rs.clone(), r.asn);
@@ -253,13 +302,21 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
         for (k, v) in &prefixes.filtered_by_reason {
             *total.filtered_by_reason.entry(*k).or_default() += v;
         }
+        let member_rtt = member_hist
+            .get(m.name.as_str())
+            .map(|h| rtt_stats(h, target_us));
         members.push(MemberReport {
             name: m.name.clone(),
             asn: m.asn,
             port,
-            rtt: member_hist
-                .get(m.name.as_str())
-                .map(|h| rtt_stats(h, target_us)),
+            rtt: member_rtt.clone(),
+            rtt_status: member_rtt
+                .as_ref()
+                .map_or(Status::NoData, |r| rtt_status(r, t.rtt_ms)),
+            loss: member_loss.get(m.name.as_str()).map(|l| Loss {
+                percent: (l.sent > 0).then(|| l.lost as f64 / l.sent as f64 * 100.0),
+                ..l.clone()
+            }),
             traffic: traffic
                 .get(&m.asn)
                 .cloned()
@@ -325,6 +382,10 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
         })
         .collect();
 
+    let mut hygiene_rows = store.hygiene_hours(None, from, split)?;
+    hygiene_rows.extend(store.hygiene_minutes(None, split, to)?);
+    let mut hygiene = hygiene_figures(p, layout, &hygiene_rows);
+
     // Filters.
     if let Some(s) = &opts.site {
         sites.retain(|x| &x.site == s);
@@ -340,6 +401,7 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
             .map(|m| m.name.as_str())
             .collect();
         members.retain(|m| at.contains(&m.name.as_str()));
+        hygiene.retain(|h| at.contains(&h.member.as_str()));
         faults.retain(|f| match &f.what {
             FaultKind::Site { site } => site == s,
             FaultKind::MemberPort { member } => at.contains(&member.as_str()),
@@ -348,6 +410,7 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
     }
     if let Some(m) = &member_filter {
         members.retain(|x| x.asn == m.asn);
+        hygiene.retain(|x| x.asn == m.asn);
         paths.retain(|x| matches!(&x.path, PathKind::Member { member, .. } if member == &m.name));
         faults.retain(|f| f.members.contains(&m.name));
         top_pairs.retain(|x| x.from == m.name || x.to == m.name);
@@ -371,6 +434,7 @@ pub fn build(store: &HistoryStore, layout: &Layout, opts: &Options) -> Result<Re
         faults,
         route_servers: rs,
         top_pairs,
-        hygiene: Some("peering-LAN hygiene violations are not yet kept by the history store; see the collector's /api/v1/hygiene".into()),
+        hygiene,
+        source: source(p, split),
     })
 }

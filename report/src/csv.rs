@@ -215,6 +215,20 @@ pub fn to_csv(r: &Report) -> String {
         );
         line(&mut o, "fault", &subject, "fault", &value, "", "");
     }
+    for h in &r.hygiene {
+        let subject = format!("{} {}", h.member, h.rule);
+        for (metric, value) in [
+            ("samples", h.samples.to_string()),
+            ("frames", h.frames.to_string()),
+            ("periods", h.periods.to_string()),
+            ("last", h.last_local.clone()),
+        ] {
+            line(&mut o, "hygiene", &subject, metric, &value, "", "");
+        }
+    }
+    if let Some(note) = &r.source.note {
+        line(&mut o, "source", &r.month, "note", note, "", "");
+    }
     for p in &r.top_pairs {
         line(
             &mut o,

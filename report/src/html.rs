@@ -190,6 +190,9 @@ pub fn to_html(r: &Report) -> Result<String, ReportError> {
         af = r.targets.availability_floor_percent,
         rt = r.targets.rtt_ms,
     );
+    if let Some(note) = &r.source.note {
+        let _ = writeln!(o, "<p id=\"source\"><b>{}</b></p>", esc(note));
+    }
     let _ = write!(o, "<div id=\"charts\"><div class=\"chart\" id=\"rtt-chart\">{rtt_chart}</div>\n<div class=\"chart\" id=\"traffic-chart\">{traffic_chart}</div></div>\n");
     let _ = writeln!(o, "<h2>Availability</h2><table><tr><th></th><th>availability</th><th>target</th><th>status</th><th>unavailable min</th><th>measured min</th></tr>");
     avail_row(
@@ -284,12 +287,26 @@ pub fn to_html(r: &Report) -> Result<String, ReportError> {
             p.bytes as f64 / 1e9
         );
     }
-    o.push_str("</table>\n<h2>Peering-LAN hygiene</h2>");
-    let _ = writeln!(
-        o,
-        "<p>{}</p>",
-        esc(r.hygiene.as_deref().unwrap_or("no violations"))
-    );
+    o.push_str("</table>\n<h2>Peering-LAN hygiene violations per member</h2>");
+    if r.hygiene.is_empty() {
+        o.push_str("<p>No violations recorded this month.</p>\n");
+    } else {
+        o.push_str("<table id=\"hygiene\"><tr><th>member</th><th>rule</th><th>samples</th><th>frames (est.)</th><th>minutes (hours, from hourly data) with violations</th><th>first</th><th>last</th><th>last offending sample</th></tr>\n");
+        for h in &r.hygiene {
+            let asn = if h.asn == 0 {
+                String::new()
+            } else {
+                format!(" (AS{})", h.asn)
+            };
+            let _ = writeln!(
+                o,
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                esc(&h.member), asn, esc(&h.rule), h.samples, h.frames, h.periods,
+                esc(&h.first_local), esc(&h.last_local), esc(&h.last)
+            );
+        }
+        o.push_str("</table>\n");
+    }
     o.push_str("</body></html>\n");
     Ok(o)
 }

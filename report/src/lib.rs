@@ -11,6 +11,7 @@ pub mod cli;
 mod csv;
 mod figures;
 mod html;
+mod hygiene;
 mod layout;
 pub mod model;
 mod period;

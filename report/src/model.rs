@@ -200,6 +200,10 @@ pub struct MemberReport {
     pub port: Availability,
     /// RTT to its routers (its probes merged), if probed.
     pub rtt: Option<RttStats>,
+    /// That RTT's 95th percentile against the target (`no_data` when not probed).
+    pub rtt_status: Status,
+    /// Loss of the probes to its routers, summed, if probed.
+    pub loss: Option<Loss>,
     /// Traffic.
     pub traffic: TrafficFigures,
     /// Prefixes on the route servers.
@@ -309,6 +313,41 @@ pub struct Report {
     pub route_servers: RouteServerSummary,
     /// Top member pairs.
     pub top_pairs: Vec<PairReport>,
-    /// Peering-LAN hygiene: not yet kept by the history store.
-    pub hygiene: Option<String>,
+    /// Peering-LAN hygiene violations per member and rule.
+    pub hygiene: Vec<HygieneReport>,
+    /// Whether the figures come from minute data or hourly rollups.
+    pub source: DataSource,
+}
+
+/// Peering-LAN hygiene violations of one member and rule over the month.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HygieneReport {
+    /// Member name (`unregistered MAC` for MACs of no member).
+    pub member: String,
+    /// Member ASN (0 for MACs of no member).
+    pub asn: u32,
+    /// Rule (the collector's name, e.g. `spanning_tree`).
+    pub rule: String,
+    /// Sampled frames that broke it.
+    pub samples: u64,
+    /// Estimated frames (scaled by the sampling rate).
+    pub frames: u64,
+    /// Minutes (hours, where built from hourly data) with violations.
+    pub periods: u32,
+    /// First period with a violation, local time.
+    pub first_local: String,
+    /// Last offending sample, local time.
+    pub last_local: String,
+    /// That sample as the collector describes it (JSON text).
+    pub last: String,
+}
+
+/// Where the figures come from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DataSource {
+    /// Figures before this time (Unix seconds) are built from hourly rollups because the
+    /// minute data is gone; `None` when the whole month comes from minute data.
+    pub hourly_until: Option<i64>,
+    /// What that means for precision, for readers.
+    pub note: Option<String>,
 }

@@ -142,6 +142,7 @@ pub async fn member(
         esc(&bytes_text(v["total"]["bytes_in"].as_u64().unwrap_or(0))),
         esc(&bytes_text(v["total"]["bytes_out"].as_u64().unwrap_or(0)))
     ));
+    b.push_str(&monthly_table(&v["monthly"]));
     b.push_str(r#"<h2>Daily traffic</h2><p class="note">Blue area: bytes in (received by the member); orange line: bytes out.</p>"#);
     b.push_str(&daily_chart(&days));
     b.push_str(r#"<div class="scroll"><table><tr><th>Day</th><th>In</th><th>Out</th><th>IPv4 in/out</th><th>IPv6 in/out</th><th>Hours with data</th></tr>"#);
@@ -169,6 +170,74 @@ pub async fn member(
         &format!("Traffic history of {member}"),
         &b,
     )
+}
+
+/// Bits per second as text (bit/s, kbit/s, Mbit/s, Gbit/s).
+fn bps_text(v: &Value) -> String {
+    let Some(mut x) = v.as_f64() else {
+        return "–".to_owned();
+    };
+    let units = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"];
+    let mut i = 0;
+    while x >= 1000.0 && i + 1 < units.len() {
+        x /= 1000.0;
+        i += 1;
+    }
+    format!("{x:.1} {}", units[i])
+}
+
+/// The member's monthly report figures against the targets.
+fn monthly_table(m: &Value) -> String {
+    let mut b = String::from(r#"<h2 id="monthly">Monthly figures</h2>"#);
+    if let Some(e) = m["error"].as_str() {
+        b.push_str(&format!(
+            r#"<p class="note">Monthly figures unavailable: {}</p>"#,
+            esc(e)
+        ));
+        return b;
+    }
+    b.push_str(&format!(
+        r#"<p class="note">Month {} in {} (the service report's figures for this member).</p>"#,
+        val(&m["month"]),
+        val(&m["time_zone"])
+    ));
+    if let Some(n) = m["source_note"].as_str() {
+        b.push_str(&format!(r#"<p class="note">{}</p>"#, esc(n)));
+    }
+    let status = |v: &Value| esc(v.as_str().unwrap_or("no_data"));
+    b.push_str(r#"<div class="scroll"><table class="monthly"><tr><th>Figure</th><th>Value</th><th>Target</th><th>Status</th></tr>"#);
+    b.push_str(&format!(
+        "<tr><td>Port availability</td><td>{} % ({} of {} min unavailable)</td><td>≥ {} %</td><td>{}</td></tr>",
+        num(&m["port"]["percent"], 3),
+        val(&m["port"]["unavailable_minutes"]),
+        val(&m["port"]["measured_minutes"]),
+        num(&m["targets"]["availability_percent"], 2),
+        status(&m["port"]["status"])
+    ));
+    b.push_str(&format!(
+        "<tr><td>RTT median / p95</td><td>{} / {} ms</td><td>p95 &lt; {} ms</td><td>{}</td></tr>",
+        num(&m["rtt"]["median_ms"], 3),
+        num(&m["rtt"]["p95_ms"], 3),
+        num(&m["targets"]["rtt_ms"], 1),
+        status(&m["rtt_status"])
+    ));
+    b.push_str(&format!(
+        "<tr><td>Loss</td><td>{} % ({} of {} test packets)</td><td></td><td></td></tr>",
+        num(&m["loss"]["percent"], 3),
+        val(&m["loss"]["lost"]),
+        val(&m["loss"]["sent"])
+    ));
+    let t = &m["traffic"];
+    b.push_str(&format!(
+        "<tr><td>Traffic 95th percentile in / out</td><td>{} / {}</td><td></td><td></td></tr>\
+         <tr><td>Traffic peak in / out</td><td>{} / {}</td><td></td><td></td></tr>",
+        esc(&bps_text(&t["p95_in_bps"])),
+        esc(&bps_text(&t["p95_out_bps"])),
+        esc(&bps_text(&t["peak_in_bps"])),
+        esc(&bps_text(&t["peak_out_bps"]))
+    ));
+    b.push_str("</table></div>");
+    b
 }
 
 fn num(v: &Value, digits: usize) -> String {

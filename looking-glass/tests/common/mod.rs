@@ -382,6 +382,15 @@ pub async fn fake_collector() -> std::net::SocketAddr {
             ),
         )
         .route(
+            "/api/v1/history/report/member/{asn}",
+            get(
+                |axum::extract::Path(asn): axum::extract::Path<String>,
+                 axum::extract::Query(q): axum::extract::Query<
+                    std::collections::HashMap<String, String>,
+                >| async move { fake_member_month(&asn, &q) },
+            ),
+        )
+        .route(
             "/api/v1/history/service",
             get(|| async {
                 axum::Json(json!({
@@ -448,4 +457,35 @@ fn fake_member_history(
         .filter(|p| p["ts"].as_i64().is_some_and(|t| t >= from && t < to))
         .collect();
     axum::Json(json!({ "asn": asn, "from": from, "to": to, "step": q.get("step"), "points": pts }))
+}
+
+/// GSN's 95th percentile in the fake monthly figures: must never reach TANet.
+pub const GSN_P95_MARKER: f64 = 987_654_321.0;
+
+/// The collector's monthly report figures for a member, as `/api/v1/history/report/member`
+/// shapes them (TANet and GSN differ in every figure).
+fn fake_member_month(
+    asn: &str,
+    q: &std::collections::HashMap<String, String>,
+) -> Result<axum::Json<Value>, axum::http::StatusCode> {
+    let month = q.get("month").cloned().unwrap_or_default();
+    let (name, asn, p95, median, unavailable) = match asn {
+        "1659" => ("TANet", 1659, 123_456_789.0, 3.25, 22),
+        "4782" => ("GSN", 4782, GSN_P95_MARKER, 11.11, 300),
+        _ => return Err(axum::http::StatusCode::NOT_FOUND),
+    };
+    let measured = 44_640u32;
+    Ok(axum::Json(serde_json::json!({
+        "member": name, "asn": asn, "month": month, "time_zone": "Asia/Taipei",
+        "targets": { "availability_percent": 99.92, "availability_floor_percent": 99.9, "rtt_ms": 12.0 },
+        "port": { "measured_minutes": measured, "unavailable_minutes": unavailable, "unmeasured_minutes": 0,
+                  "percent": f64::from(measured - unavailable) / f64::from(measured) * 100.0,
+                  "status": if unavailable < 30 { "met" } else { "missed" } },
+        "rtt": { "samples": 1000, "median_ms": median, "p95_ms": median * 2.0, "p99_ms": median * 3.0, "over_target_share": 0.0 },
+        "rtt_status": if median * 2.0 < 12.0 { "met" } else { "missed" },
+        "loss": { "sent": 1000, "lost": 2, "percent": 0.2 },
+        "traffic": { "bytes_in": 1, "bytes_out": 2, "p95_in_bps": p95, "p95_out_bps": p95 / 2.0,
+                     "peak_in_bps": p95 * 2.0, "peak_out_bps": p95 },
+        "session_downs": 1, "faults": [], "source": { "hourly_until": null, "note": null },
+    })))
 }
