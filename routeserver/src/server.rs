@@ -257,6 +257,9 @@ fn start_bmp(config: &Config, rs: &fox_config::RouteServer) -> Vec<crate::bmp::c
                 rs.asn
             );
             let init = crate::bmp::initiation(&rs.name, &descr);
+            // The Loc-RIB's Peer Up (RFC 9069) follows the Initiation on
+            // every connection.
+            let init = crate::bmp::feed::loc_rib_preamble(&init, rs.asn, rs.router_id);
             tracing::info!(station = %addr, "BMP export on");
             crate::bmp::client::BmpStation::start(addr, init, BMP_QUEUE).0
         })
@@ -325,10 +328,10 @@ pub async fn run_with_reload(
     let mut rib = Rib::new(statics, export.clone(), policy, metrics.clone());
     let bmp_stations = start_bmp(&config, &rs);
     if !bmp_stations.is_empty() {
-        rib.set_bmp(crate::bmp::feed::Feed::new(
-            bmp_stations.clone(),
-            BMP_STATS_EVERY,
-        ));
+        rib.set_bmp(
+            crate::bmp::feed::Feed::new(bmp_stations.clone(), BMP_STATS_EVERY)
+                .with_loc_rib(rs.asn, rs.router_id),
+        );
         let tick = rib_tx.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(1));
@@ -431,6 +434,7 @@ pub async fn run_with_reload(
     // Give the sessions a moment to send their Cease.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for s in &bmp_stations {
+        s.send(crate::bmp::feed::loc_rib_down(rs.asn, rs.router_id));
         s.send(crate::bmp::termination(0, "route server shutting down"));
     }
     if !bmp_stations.is_empty() {

@@ -153,6 +153,71 @@ pub fn peer_up(
     out.freeze()
 }
 
+/// Peer Up / Peer Down information TLV: VRF/Table Name (RFC 9069 section 5.3.1).
+pub const TLV_TABLE_NAME: u16 = 3;
+/// The table name of the default Loc-RIB instance (RFC 9069 section 5.3.1).
+pub const GLOBAL_TABLE: &str = "global";
+
+/// The table name as sent: 1 to 255 bytes (RFC 9069 5.3.1), cut at a
+/// character boundary; an empty name becomes [`GLOBAL_TABLE`].
+fn table_name(name: &str) -> &[u8] {
+    if name.is_empty() {
+        return GLOBAL_TABLE.as_bytes();
+    }
+    let mut end = name.len().min(255);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name.as_bytes()[..end]
+}
+
+/// The per-peer header of the route server's Loc-RIB (RFC 9069 section
+/// 5.1): peer type 3, distinguisher and address zero, its ASN and BGP ID.
+pub fn loc_rib_header(asn: Asn, bgp_id: Ipv4Addr, time: (u32, u32)) -> PeerHeader {
+    PeerHeader {
+        peer_type: PeerType::LocRib,
+        post_policy: false,
+        address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        asn,
+        bgp_id,
+        time,
+    }
+}
+
+/// The fabricated OPEN of a Loc-RIB Peer Up (RFC 9069 section 5.3): the
+/// 4-octet ASN capability and the address families the Loc-RIB carries.
+pub fn loc_rib_open(asn: Asn, bgp_id: Ipv4Addr) -> Open {
+    Open {
+        version: 4,
+        my_as: u16::try_from(asn).unwrap_or(wire::AS_TRANS as u16),
+        hold_time: 0,
+        bgp_id,
+        capabilities: vec![
+            wire::Capability::Multiprotocol { afi: 1, safi: 1 },
+            wire::Capability::Multiprotocol { afi: 2, safi: 1 },
+            wire::Capability::FourOctetAs(asn),
+        ],
+    }
+}
+
+/// Peer Up of the Loc-RIB (RFC 9069 section 5.3): local address and ports
+/// zero, the fabricated OPEN as sent and as received, the VRF/Table Name TLV.
+pub fn loc_rib_peer_up(h: &PeerHeader, table: &str) -> Bytes {
+    let open = loc_rib_open(h.asn, h.bgp_id);
+    let mut out = BytesMut::new();
+    let s = begin(&mut out, PEER_UP);
+    put_peer(&mut out, h);
+    out.put_bytes(0, 16);
+    out.put_u16(0);
+    out.put_u16(0);
+    let caps = SessionCaps::default();
+    wire::encode(&Message::Open(open.clone()), &caps, &mut out);
+    wire::encode(&Message::Open(open), &caps, &mut out);
+    put_tlv(&mut out, TLV_TABLE_NAME, table_name(table));
+    finish(&mut out, s);
+    out.freeze()
+}
+
 /// Why a session went down (RFC 7854 section 4.9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DownReason {
@@ -166,6 +231,9 @@ pub enum DownReason {
     RemoteNoData,
     /// 5: removed from the configuration.
     Deconfigured,
+    /// 6 (RFC 9069 section 5.4): the Loc-RIB instance closed; the
+    /// VRF/Table Name TLV follows.
+    LocRibClosed(String),
 }
 
 /// Peer Down (RFC 7854 section 4.9).
@@ -189,6 +257,10 @@ pub fn peer_down(h: &PeerHeader, reason: &DownReason) -> Bytes {
         }
         DownReason::RemoteNoData => out.put_u8(4),
         DownReason::Deconfigured => out.put_u8(5),
+        DownReason::LocRibClosed(name) => {
+            out.put_u8(6);
+            put_tlv(&mut out, TLV_TABLE_NAME, table_name(name));
+        }
     }
     finish(&mut out, s);
     out.freeze()

@@ -157,3 +157,45 @@ fn statistics_and_peer_down_with_notification() {
         BmpMessageBody::PeerDownNotification(_)
     ));
 }
+
+#[test]
+fn loc_rib_peer_up_and_down_rfc9069() {
+    let id = Ipv4Addr::new(192, 0, 2, 1);
+    let h = loc_rib_header(64500, id, (1_795_450_000, 0));
+    let m = parse(&loc_rib_peer_up(&h, GLOBAL_TABLE));
+    let p = m.per_peer_header.expect("per-peer header");
+    assert_eq!(
+        p.peer_type,
+        bgpkit_parser::parser::bmp::messages::BmpPeerType::LocalRib
+    );
+    assert_eq!(p.peer_ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    assert_eq!(p.peer_asn, bgpkit_parser::models::Asn::from(64500u32));
+    assert_eq!(p.peer_bgp_id, id);
+    let BmpMessageBody::PeerUpNotification(up) = m.message_body else {
+        panic!("not a peer up");
+    };
+    assert!(up.local_addr.is_unspecified(), "{}", up.local_addr);
+    assert_eq!((up.local_port, up.remote_port), (0, 0));
+    let (BgpMessage::Open(s), BgpMessage::Open(r)) = (up.sent_open, up.received_open) else {
+        panic!("not OPENs");
+    };
+    assert_eq!(s, r, "the received OPEN repeats the sent one");
+    assert_eq!(s.bgp_identifier, id);
+    assert_eq!(up.tlvs.len(), 1);
+    assert_eq!(up.tlvs[0].info_value, "global");
+    // A long name is cut to 255 bytes at a character boundary.
+    let long = "é".repeat(200);
+    let b = loc_rib_peer_up(&h, &long);
+    parse(&b);
+    assert_eq!(&b[b.len() - 258..b.len() - 254], &[0, 3, 0, 254]);
+    assert_eq!(&b[b.len() - 254..], "é".repeat(127).as_bytes());
+
+    let b = peer_down(&h, &DownReason::LocRibClosed(GLOBAL_TABLE.into()));
+    // reason 6, then TLV type 3, length 6, "global"
+    assert_eq!(&b[b.len() - 11..], b"\x06\x00\x03\x00\x06global");
+    let m = parse(&b);
+    assert!(matches!(
+        m.message_body,
+        BmpMessageBody::PeerDownNotification(_)
+    ));
+}
