@@ -266,6 +266,33 @@ fn start_bmp(config: &Config, rs: &fox_config::RouteServer) -> Vec<crate::bmp::c
         .collect()
 }
 
+/// Starts the BGP4MP update log (`mrt.updates`) in `<mrt dir>/<rs name>`.
+fn start_mrt_updates(
+    config: &Config,
+    rs: &fox_config::RouteServer,
+    metrics: &Metrics,
+) -> anyhow::Result<Option<crate::rib::mrt_updates::UpdateLog>> {
+    let Some((m, u)) = config
+        .mrt
+        .as_ref()
+        .and_then(|m| Some((m, m.updates.as_ref()?)))
+    else {
+        return Ok(None);
+    };
+    let cfg = crate::rib::mrt_updates::UpdateLogConfig {
+        dir: m.dir.join(&rs.name),
+        file: u.file.clone(),
+        interval: u.interval,
+        keep: u.keep,
+        queue: u.queue,
+    };
+    tracing::info!(dir = %cfg.dir.display(), file = %cfg.file, interval = ?cfg.interval, "BGP4MP update log on");
+    let dir = cfg.dir.clone();
+    crate::rib::mrt_updates::UpdateLog::start(cfg, &metrics.registry)
+        .map(Some)
+        .with_context(|| format!("cannot start the MRT update log in {}", dir.display()))
+}
+
 /// Run route server `name` of the exchange until `shutdown` carries a
 /// message (sent to every member in an administrative Cease, RFC 9003).
 pub async fn run(
@@ -355,6 +382,7 @@ pub async fn run_with_reload(
         tracing::info!(dir = %cfg.dir.display(), interval = ?cfg.interval, keep = cfg.keep, "periodic MRT dumps on");
         tokio::spawn(crate::rib::mrt_periodic::run(rib_tx.clone(), cfg));
     }
+    let mrt_updates = start_mrt_updates(&config, &rs, &metrics)?;
 
     let history = crate::history::start(&config.history, &metrics);
     let rs_name: Arc<str> = Arc::from(rs.name.as_str());
@@ -373,6 +401,7 @@ pub async fn run_with_reload(
         export: Arc::new(export),
         shutdown: shutdown.clone(),
         history: history.as_ref().map(|w| (w.handle(), rs_name.clone())),
+        mrt_updates: mrt_updates.clone(),
     };
     let by_addr: PeerMap = Arc::default();
     let api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>> = Arc::default();
@@ -440,6 +469,10 @@ pub async fn run_with_reload(
     if !bmp_stations.is_empty() {
         // Let the station tasks write the Peer Downs and the Termination.
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    if let Some(l) = mrt_updates {
+        // Writes what is queued (the sessions' last state changes included).
+        let _ = tokio::task::spawn_blocking(move || l.shutdown()).await;
     }
     if let Some(s) = snapshots {
         let _ = tokio::time::timeout(Duration::from_secs(5), s).await;

@@ -17,6 +17,7 @@ pub mod decision;
 pub mod export;
 pub mod mrt;
 pub mod mrt_periodic;
+pub mod mrt_updates;
 pub mod out;
 pub mod peers;
 pub mod query;

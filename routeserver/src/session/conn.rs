@@ -40,6 +40,8 @@ impl SessionError {
 pub struct MsgReader {
     rd: OwnedReadHalf,
     buf: BytesMut,
+    /// The last message read, as received (for the MRT update log).
+    pub last: bytes::Bytes,
 }
 
 impl MsgReader {
@@ -52,6 +54,7 @@ impl MsgReader {
         MsgReader {
             rd,
             buf: BytesMut::with_capacity(64 * 1024),
+            last: bytes::Bytes::new(),
         }
     }
 
@@ -63,6 +66,7 @@ impl MsgReader {
                 Err(n) => return Err(SessionError::Sent(n)),
                 Ok(Some(len)) => {
                     let msg = self.buf.split_to(len).freeze();
+                    self.last = msg.clone();
                     return match wire::decode(&msg, caps) {
                         Ok(m) => Ok((m, len)),
                         Err(n) => Err(SessionError::Sent(n)),
