@@ -111,6 +111,7 @@ bmp:
 members:
   - {{ name: TANet, asn: 1659, passive: true, connections: [ {{ site: hsinchu, ipv4: 127.0.0.3 }} ] }}
   - {{ name: ASNet, asn: 9264, passive: true, connections: [ {{ site: hsinchu, ipv4: 127.0.0.4 }} ] }}
+  - {{ name: OldNet, asn: 4780, passive: true, connections: [ {{ site: hsinchu, ipv4: 127.0.0.5 }} ] }}
 ",
         dir = dir.display()
     );
@@ -367,6 +368,161 @@ async fn station_started_late_gets_a_replay() {
     check_up_and_routes(&log, bgp_port);
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), member_task).await;
+    let _ = sd_tx.send(Some("test done".into()));
+    let _ = tokio::time::timeout(Duration::from_secs(15), rs).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A member on 127.0.0.5 (AS4780) that does not announce the 4-octet AS
+/// capability (RFC 6793): it sends 163.28.0.0/16 with AS_PATH
+/// `4780 AS_TRANS` and AS4_PATH `4780 263075`, then holds the session
+/// until `stop`.
+async fn two_octet_member(
+    bgp_port: u16,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<()> {
+    use fox_routeserver::wire::{self, Capability, Message, Open, SessionCaps};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let me = Ipv4Addr::new(127, 0, 0, 5);
+    let two = SessionCaps {
+        four_octet_as: false,
+        extended_message: false,
+    };
+    let mut stream = None;
+    for _ in 0..50 {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.bind(SocketAddr::new(IpAddr::V4(me), 0)).expect("bind");
+        if let Ok(s) = sock
+            .connect(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bgp_port))
+            .await
+        {
+            stream = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut stream = stream.expect("2-octet member connects");
+    let open = Open {
+        version: 4,
+        my_as: 4780,
+        hold_time: 90,
+        bgp_id: me,
+        capabilities: vec![Capability::Multiprotocol { afi: 1, safi: 1 }],
+    };
+    let mut out = bytes::BytesMut::new();
+    wire::encode(&Message::Open(open), &two, &mut out);
+    wire::encode(&Message::Keepalive, &two, &mut out);
+    stream.write_all(&out).await.expect("OPEN");
+    // The route server's OPEN and KEEPALIVE.
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0;
+    while seen < 2 {
+        if let Ok(Some(len)) = wire::frame_len(&buf, 4096) {
+            let m = buf.split_to(len);
+            let msg = wire::decode(&m, &two).expect("decode");
+            assert!(
+                matches!(msg, Message::Open(_) | Message::Keepalive),
+                "{msg:?}"
+            );
+            seen += 1;
+            continue;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read_buf(&mut buf))
+            .await
+            .expect("route server answers")
+            .expect("read");
+        assert!(n > 0, "route server closed the session");
+    }
+    let attrs = PathAttrs {
+        origin: Origin::Igp,
+        as_path: AsPath::from_sequence(vec![4780, 263_075]),
+        next_hop: NextHop::V4(me),
+        med: None,
+        local_pref: None,
+        atomic_aggregate: false,
+        aggregator: None,
+        communities: vec![],
+        ext_communities: vec![],
+        large_communities: vec![],
+        otc: None,
+        unknown: vec![],
+    };
+    out.clear();
+    wire::encode_announcements(
+        &attrs,
+        &["163.28.0.0/16".parse().expect("prefix")],
+        &two,
+        &mut out,
+    );
+    stream.write_all(&out).await.expect("UPDATE");
+    tokio::spawn(async move {
+        let mut stop = stop;
+        let mut tick = tokio::time::interval(Duration::from_secs(20));
+        let mut sink = [0u8; 4096];
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tick.tick() => {
+                    let mut k = bytes::BytesMut::new();
+                    wire::encode(&Message::Keepalive, &two, &mut k);
+                    if stream.write_all(&k).await.is_err() { break; }
+                }
+                r = stream.read(&mut sink) => if !matches!(r, Ok(n) if n > 0) { break; },
+            }
+        }
+    })
+}
+
+/// RFC 7854 4.2 and RFC 6793: a member without the 4-octet AS capability.
+/// Its Route Monitoring must be readable by a station that takes the AS
+/// size from the OPENs in the Peer Up (pmbmpd does): pmbmpd must show the
+/// real AS path `4780 263075`, pre- and post-policy, and in the Loc-RIB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_octet_as_member_is_decoded_right_by_pmbmpd() {
+    if Command::new("pmbmpd").arg("-V").output().is_err() {
+        eprintln!("skipped: pmbmpd (Debian package pmacct) is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fox-bmp-as2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let log = dir.join("bmp.json");
+    let (bmp_port, bgp_port) = (free_port(), free_port());
+    let _station = pmbmpd::start(&dir, bmp_port, &log, "as2");
+    let config = rs_config(&dir, bmp_port, bgp_port);
+    let (sd_tx, sd_rx) = tokio::sync::watch::channel(None);
+    let rs = tokio::spawn(async move { fox_routeserver::server::run(config, "rs1", sd_rx).await });
+    wait_log(&log, 20, "init", |l| !of(l, "init").is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let member = two_octet_member(bgp_port, stop_rx).await;
+    let rm = |l: &[serde_json::Value], post: i64| {
+        of(l, "route_monitor").into_iter().any(|v| {
+            v["peer_ip"] == "127.0.0.5"
+                && v["ip_prefix"] == "163.28.0.0/16"
+                && v["is_post"].as_i64() == Some(post)
+        })
+    };
+    wait_log(
+        &log,
+        30,
+        "OldNet's route pre- and post-policy and in the Loc-RIB",
+        |l| rm(l, 0) && rm(l, 1) && !loc_rib(l, "163.28.0.0/16", Some("4780 263075")).is_empty(),
+    )
+    .await;
+    let lines = log_lines(&log);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let ups = member_ups(&lines);
+    assert_eq!(ups.len(), 1, "{text}");
+    assert_eq!(ups[0]["peer_asn"].as_i64(), Some(4780), "{text}");
+    let paths: Vec<&serde_json::Value> = of(&lines, "route_monitor")
+        .into_iter()
+        .filter(|v| v["peer_ip"] == "127.0.0.5")
+        .map(|v| &v["as_path"])
+        .collect();
+    assert_eq!(paths.len(), 2, "{text}");
+    assert!(paths.iter().all(|p| *p == "4780 263075"), "{text}");
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), member).await;
     let _ = sd_tx.send(Some("test done".into()));
     let _ = tokio::time::timeout(Duration::from_secs(15), rs).await;
     let _ = std::fs::remove_dir_all(&dir);

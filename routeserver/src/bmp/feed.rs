@@ -97,6 +97,17 @@ pub fn loc_rib_down(asn: wire::Asn, bgp_id: Ipv4Addr) -> Bytes {
     super::peer_down(&h, &DownReason::LocRibClosed(super::GLOBAL_TABLE.into()))
 }
 
+/// Whether the session negotiated 4-octet ASNs: both OPENs carry the
+/// capability (RFC 6793 section 3).
+fn four_octet_as(opens: &(Open, Open)) -> bool {
+    let has = |o: &Open| {
+        o.capabilities
+            .iter()
+            .any(|c| matches!(c, wire::Capability::FourOctetAs(_)))
+    };
+    has(&opens.0) && has(&opens.1)
+}
+
 fn now() -> (u32, u32) {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -157,6 +168,7 @@ impl Feed {
             asn: u.opens.1.asn(),
             bgp_id: u.opens.1.bgp_id,
             time: now(),
+            legacy_as_path: !four_octet_as(&u.opens),
         })
     }
 

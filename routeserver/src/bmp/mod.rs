@@ -56,6 +56,21 @@ pub struct PeerHeader {
     pub bgp_id: Ipv4Addr,
     /// Time of the event: seconds and microseconds since the UNIX epoch.
     pub time: (u32, u32),
+    /// A flag (RFC 7854 4.2): the member did not negotiate 4-octet ASNs
+    /// (RFC 6793), so its UPDATEs are written with the 2-octet AS_PATH
+    /// (and AS4_PATH), as a station reading the AS size from the Peer Up's
+    /// OPENs expects. Never set for the Loc-RIB (RFC 9069 5.6.1).
+    pub legacy_as_path: bool,
+}
+
+impl PeerHeader {
+    /// The capabilities the UPDATEs inside are encoded with.
+    fn caps(&self) -> SessionCaps {
+        SessionCaps {
+            four_octet_as: !self.legacy_as_path || self.peer_type == PeerType::LocRib,
+            ..SessionCaps::default()
+        }
+    }
 }
 
 fn begin(out: &mut BytesMut, ty: u8) -> usize {
@@ -92,6 +107,9 @@ fn put_peer(out: &mut BytesMut, h: &PeerHeader) {
         }
         if h.post_policy {
             flags |= 0x40;
+        }
+        if h.legacy_as_path {
+            flags |= 0x20;
         }
     }
     out.put_u8(ty);
@@ -181,6 +199,7 @@ pub fn loc_rib_header(asn: Asn, bgp_id: Ipv4Addr, time: (u32, u32)) -> PeerHeade
         asn,
         bgp_id,
         time,
+        legacy_as_path: false,
     }
 }
 
@@ -270,7 +289,7 @@ pub fn peer_down(h: &PeerHeader, reason: &DownReason) -> Bytes {
 /// message per BGP UPDATE; 4-octet ASNs, RFC 7854 section 4.6).
 pub fn route_monitoring(h: &PeerHeader, attrs: &PathAttrs, prefixes: &[IpNet]) -> Vec<Bytes> {
     let mut updates = BytesMut::new();
-    wire::update::encode_announcements(attrs, prefixes, &SessionCaps::default(), &mut updates);
+    wire::update::encode_announcements(attrs, prefixes, &h.caps(), &mut updates);
     wrap_updates(h, updates.freeze())
 }
 
@@ -281,7 +300,7 @@ pub fn route_withdrawal(h: &PeerHeader, prefixes: &[IpNet]) -> Vec<Bytes> {
         withdrawn: prefixes.to_vec(),
         ..Update::default()
     };
-    wire::encode(&Message::Update(u), &SessionCaps::default(), &mut updates);
+    wire::encode(&Message::Update(u), &h.caps(), &mut updates);
     wrap_updates(h, updates.freeze())
 }
 
