@@ -2,8 +2,7 @@
 //!
 //! The encoder is checked against bgpkit-parser's BMP parser and against
 //! pmacct's `pmbmpd` (routeserver/tests/bmp_pmbmpd.rs); [`client`] keeps one
-//! station connection. The hooks in sessions and RIB that would feed it are
-//! not written yet.
+//! station connection, [`feed`] is what the RIB sends.
 
 pub mod client;
 pub mod feed;
@@ -286,7 +285,8 @@ pub fn peer_down(h: &PeerHeader, reason: &DownReason) -> Bytes {
 }
 
 /// Route Monitoring messages announcing `prefixes` with `attrs` (one BMP
-/// message per BGP UPDATE; 4-octet ASNs, RFC 7854 section 4.6).
+/// message per BGP UPDATE, RFC 7854 section 4.6; 4-octet ASNs unless the
+/// header has the A flag).
 pub fn route_monitoring(h: &PeerHeader, attrs: &PathAttrs, prefixes: &[IpNet]) -> Vec<Bytes> {
     let mut updates = BytesMut::new();
     wire::update::encode_announcements(attrs, prefixes, &h.caps(), &mut updates);
