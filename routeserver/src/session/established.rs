@@ -84,6 +84,7 @@ pub async fn run(
         s.last_error = None;
     }
     let mrt = crate::rib::mrt_updates::established(status, rd.addrs(), neg.caps.four_octet_as);
+    rd.keep_last = mrt.is_some();
     let up = PeerUp {
         router_id: u32::from(neg.remote_id),
         ipv4: neg.ipv4,
