@@ -174,3 +174,91 @@ fn log_writes_rotates_and_counts_drops() {
     assert!(total >= 2, "{total}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The same three records through Debian's `bgpdump -m`, which must read
+/// the 2-octet BGP4MP_MESSAGE of a session without 4-octet ASNs as well.
+#[test]
+fn records_read_back_with_bgpdump() {
+    if std::process::Command::new("bgpdump")
+        .arg("-T")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: bgpdump (Debian package) is not installed");
+        return;
+    }
+    let two = SessionCaps {
+        four_octet_as: false,
+        ..SessionCaps::default()
+    };
+    let mut buf = Vec::new();
+    let e4 = Arc::new(ends(true));
+    encode(
+        &Record::State(
+            1_700_000_000,
+            e4.clone(),
+            State::OpenConfirm,
+            State::Established,
+        ),
+        &mut buf,
+    );
+    let raw4 = update(vec![4_200_000_001, 17716], &SessionCaps::default());
+    encode(&Record::Message(1_700_000_001, e4, raw4), &mut buf);
+    let raw2 = update(vec![1659, 263_075], &two);
+    encode(
+        &Record::Message(1_700_000_002, Arc::new(ends(false)), raw2),
+        &mut buf,
+    );
+    let path = std::env::temp_dir().join(format!("fox-bgp4mp-{}.mrt", std::process::id()));
+    std::fs::write(&path, &buf).unwrap();
+    let out = std::process::Command::new("bgpdump")
+        .arg("-m")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('|').collect()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[0][..7],
+        [
+            "BGP4MP",
+            "1700000000",
+            "STATE",
+            "192.0.2.11",
+            "4200000001",
+            "5",
+            "6"
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        lines[1][..7],
+        [
+            "BGP4MP",
+            "1700000001",
+            "A",
+            "192.0.2.11",
+            "4200000001",
+            "140.112.0.0/16",
+            "4200000001 17716"
+        ],
+        "{text}"
+    );
+    // AS_PATH [1659 AS_TRANS] + AS4_PATH [1659 263075], read as the real path.
+    assert_eq!(
+        lines[2][..7],
+        [
+            "BGP4MP",
+            "1700000002",
+            "A",
+            "192.0.2.11",
+            "1659",
+            "140.112.0.0/16",
+            "1659 263075"
+        ],
+        "{text}"
+    );
+    assert_eq!(lines[2][10], "7", "MED: {text}");
+}
