@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 mod demo;
 mod lab;
+mod mrt_cli;
 
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
@@ -72,6 +73,24 @@ enum Command {
     Clickhouse {
         #[command(subcommand)]
         command: ClickhouseCommand,
+    },
+    /// MRT (RFC 6396) exports of a running route server.
+    Mrt {
+        #[command(subcommand)]
+        command: MrtCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MrtCommand {
+    /// Fetch the route server's RIB as a TABLE_DUMP_V2 file now (admin API `/api/v1/mrt`).
+    Dump {
+        /// The route server's admin API, e.g. http://127.0.0.1:8081.
+        #[arg(long)]
+        api: String,
+        /// File to write (gzip when it ends in `.gz`).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -450,6 +469,16 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(archive::init(&ch))?;
             println!("{}.{} ready at {}", ch.database, ch.table, ch.url);
+            Ok(())
+        }
+        Command::Mrt {
+            command: MrtCommand::Dump { api, out },
+        } => {
+            let (records, entries) = mrt_cli::dump(&api, &out)?;
+            println!(
+                "{}: {records} MRT records, {entries} RIB entries",
+                out.display()
+            );
             Ok(())
         }
     }

@@ -36,6 +36,7 @@ pub use model::{
     PeeringLan, RouteServer, RpkiSources, RtrServer, Site, Speed,
 };
 pub use mrt::MrtDumps;
+pub use mrt::MrtUpdates;
 pub use policy::AspaPolicy;
 pub use policy::{
     LenRange, MaxPrefixAction, NextHopPolicy, Policy, PolicyOverrides, RolePolicy,

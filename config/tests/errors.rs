@@ -559,3 +559,30 @@ fn bmp_station_needs_a_port_and_known_keys() {
         "`bmp` must list at least one entry",
     );
 }
+
+#[test]
+fn mrt_update_log_file_pattern_and_interval() {
+    let text = edit(
+        "members:\n",
+        "mrt:\n  updates: { file: updates.log }  # HERE\nmembers:\n",
+    );
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`file` must be a file name",
+    );
+    let text = edit(
+        "members:\n",
+        "mrt:\n  updates: { interval: 2d }  # HERE\nmembers:\n",
+    );
+    only_error(
+        &text,
+        line_of(&text, "# HERE"),
+        "`interval` must be between 1s and 24h",
+    );
+    let text = edit(
+        "members:\n",
+        "mrt:\n  updates: { intervall: 5m }  # HERE\nmembers:\n",
+    );
+    only_error(&text, line_of(&text, "# HERE"), "intervall");
+}

@@ -276,6 +276,26 @@ fn mrt_dumps_section_with_defaults() {
     assert_eq!(m.interval, Duration::from_secs(300));
     assert_eq!(m.keep, 96);
     assert_eq!(m.dir, cfg.exchange.data_dir.join("mrt"));
+    assert_eq!(m.updates, None);
+    let text = common::edit("members:\n", "mrt:\n  updates: {}\nmembers:\n");
+    let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
+    let u = cfg.mrt.and_then(|m| m.updates).expect("mrt.updates");
+    assert_eq!(u.file, "updates.%Y%m%d.%H%M.gz");
+    assert_eq!(
+        (u.interval, u.keep, u.queue),
+        (Duration::from_secs(300), 288, 65_536)
+    );
+    let text = common::edit(
+        "members:\n",
+        "mrt:\n  updates: { file: \"upd.%Y%m%d.%H%M%S.gz\", interval: 2s, keep: 5, queue: 10 }\nmembers:\n",
+    );
+    let cfg = fox_config::parse(&text, "t.yaml").expect("valid");
+    let u = cfg.mrt.and_then(|m| m.updates).expect("mrt.updates");
+    assert_eq!(u.file, "upd.%Y%m%d.%H%M%S.gz");
+    assert_eq!(
+        (u.interval, u.keep, u.queue),
+        (Duration::from_secs(2), 5, 10)
+    );
 }
 
 #[test]

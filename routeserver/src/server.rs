@@ -258,10 +258,40 @@ fn start_bmp(config: &Config, rs: &fox_config::RouteServer) -> Vec<crate::bmp::c
                 rs.asn
             );
             let init = crate::bmp::initiation(&rs.name, &descr);
+            // The Loc-RIB's Peer Up (RFC 9069) follows the Initiation on
+            // every connection.
+            let init = crate::bmp::feed::loc_rib_preamble(&init, rs.asn, rs.router_id);
             tracing::info!(station = %addr, "BMP export on");
             crate::bmp::client::BmpStation::start(addr, init, BMP_QUEUE).0
         })
         .collect()
+}
+
+/// Starts the BGP4MP update log (`mrt.updates`) in `<mrt dir>/<rs name>`.
+fn start_mrt_updates(
+    config: &Config,
+    rs: &fox_config::RouteServer,
+    metrics: &Metrics,
+) -> anyhow::Result<Option<crate::rib::mrt_updates::UpdateLog>> {
+    let Some((m, u)) = config
+        .mrt
+        .as_ref()
+        .and_then(|m| Some((m, m.updates.as_ref()?)))
+    else {
+        return Ok(None);
+    };
+    let cfg = crate::rib::mrt_updates::UpdateLogConfig {
+        dir: m.dir.join(&rs.name),
+        file: u.file.clone(),
+        interval: u.interval,
+        keep: u.keep,
+        queue: u.queue,
+    };
+    tracing::info!(dir = %cfg.dir.display(), file = %cfg.file, interval = ?cfg.interval, "BGP4MP update log on");
+    let dir = cfg.dir.clone();
+    crate::rib::mrt_updates::UpdateLog::start(cfg, &metrics.registry)
+        .map(Some)
+        .with_context(|| format!("cannot start the MRT update log in {}", dir.display()))
 }
 
 /// Run route server `name` of the exchange until `shutdown` carries a
@@ -326,10 +356,10 @@ pub async fn run_with_reload(
     let mut rib = Rib::new(statics, export.clone(), policy, metrics.clone());
     let bmp_stations = start_bmp(&config, &rs);
     if !bmp_stations.is_empty() {
-        rib.set_bmp(crate::bmp::feed::Feed::new(
-            bmp_stations.clone(),
-            BMP_STATS_EVERY,
-        ));
+        rib.set_bmp(
+            crate::bmp::feed::Feed::new(bmp_stations.clone(), BMP_STATS_EVERY)
+                .with_loc_rib(rs.asn, rs.router_id),
+        );
         let tick = rib_tx.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(1));
@@ -353,6 +383,7 @@ pub async fn run_with_reload(
         tracing::info!(dir = %cfg.dir.display(), interval = ?cfg.interval, keep = cfg.keep, "periodic MRT dumps on");
         tokio::spawn(crate::rib::mrt_periodic::run(rib_tx.clone(), cfg));
     }
+    let mrt_updates = start_mrt_updates(&config, &rs, &metrics)?;
 
     let history = crate::history::start(&config.history, &metrics);
     let rs_name: Arc<str> = Arc::from(rs.name.as_str());
@@ -371,6 +402,7 @@ pub async fn run_with_reload(
         export: Arc::new(export),
         shutdown: shutdown.clone(),
         history: history.as_ref().map(|w| (w.handle(), rs_name.clone())),
+        mrt_updates: mrt_updates.clone(),
     };
     let by_addr: PeerMap = Arc::default();
     let api_peers: Arc<RwLock<Vec<(PeerId, SharedStatus)>>> = Arc::default();
@@ -433,11 +465,16 @@ pub async fn run_with_reload(
     // Give the sessions a moment to send their Cease.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for s in &bmp_stations {
+        s.send(crate::bmp::feed::loc_rib_down(rs.asn, rs.router_id));
         s.send(crate::bmp::termination(0, "route server shutting down"));
     }
     if !bmp_stations.is_empty() {
         // Let the station tasks write the Peer Downs and the Termination.
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    if let Some(l) = mrt_updates {
+        // Writes what is queued (the sessions' last state changes included).
+        let _ = tokio::task::spawn_blocking(move || l.shutdown()).await;
     }
     if let Some(s) = snapshots {
         let _ = tokio::time::timeout(Duration::from_secs(5), s).await;

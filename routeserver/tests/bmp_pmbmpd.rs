@@ -62,6 +62,7 @@ fn pmbmpd_sees_peers_and_routes_pre_and_post_policy() {
         asn: 1659,
         bgp_id: Ipv4Addr::new(192, 0, 2, 11),
         time: (1_795_450_000, 0),
+        legacy_as_path: false,
     };
     let attrs = PathAttrs {
         origin: Origin::Igp,
@@ -202,6 +203,7 @@ async fn station_client_queues_drops_reconnects_and_resyncs() {
         asn: 1659,
         bgp_id: Ipv4Addr::new(192, 0, 2, 11),
         time: (1_795_450_000, 0),
+        legacy_as_path: false,
     };
     let down = || bmp::peer_down(&h, &DownReason::RemoteNoData);
     // 1. No station: the queue (4) fills, the rest is dropped and a resync asked for.

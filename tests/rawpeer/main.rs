@@ -9,7 +9,8 @@
 //! the process is still running. Logs: `target/tmp/rawpeer/<test>/`.
 //!
 //! `lan` numbers: header 10-19, open 20-29, fsm 30-39, update 40-59,
-//! as4 60-69, misc 70-79, roles 80-89, reload 90-99, hostile 100-109.
+//! as4 60-69, misc 70-79, roles 80-89, reload 90-99, hostile 100-109,
+//! mrt_cli 110-119.
 
 mod fox;
 mod lab;
@@ -21,6 +22,7 @@ mod fsm;
 mod header;
 mod hostile;
 mod misc;
+mod mrt_cli;
 mod open;
 mod reload;
 mod roles;

@@ -6,7 +6,7 @@
 //! never waits, so a slow station never slows the RIB.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -72,6 +72,40 @@ pub struct Feed {
     ups: HashMap<PeerId, Up>,
     ticks: u64,
     stats_every: u64,
+    /// The route server's ASN and BGP ID when the Loc-RIB is exported.
+    loc_rib: Option<(wire::Asn, Ipv4Addr)>,
+}
+
+/// What a station gets first on every connection when the Loc-RIB is
+/// exported: the Initiation, then the Loc-RIB Peer Up (table "global",
+/// RFC 9069 5.3), so no Loc-RIB Route Monitoring precedes its Peer Up.
+pub fn loc_rib_preamble(initiation: &[u8], asn: wire::Asn, bgp_id: Ipv4Addr) -> Bytes {
+    let up = super::loc_rib_peer_up(
+        &super::loc_rib_header(asn, bgp_id, now()),
+        super::GLOBAL_TABLE,
+    );
+    let mut out = Vec::with_capacity(initiation.len() + up.len());
+    out.extend_from_slice(initiation);
+    out.extend_from_slice(&up);
+    Bytes::from(out)
+}
+
+/// The Loc-RIB Peer Down (reason 6 with the table name, RFC 9069 5.4),
+/// sent on shutdown before the Termination.
+pub fn loc_rib_down(asn: wire::Asn, bgp_id: Ipv4Addr) -> Bytes {
+    let h = super::loc_rib_header(asn, bgp_id, now());
+    super::peer_down(&h, &DownReason::LocRibClosed(super::GLOBAL_TABLE.into()))
+}
+
+/// Whether the session negotiated 4-octet ASNs: both OPENs carry the
+/// capability (RFC 6793 section 3).
+fn four_octet_as(opens: &(Open, Open)) -> bool {
+    let has = |o: &Open| {
+        o.capabilities
+            .iter()
+            .any(|c| matches!(c, wire::Capability::FourOctetAs(_)))
+    };
+    has(&opens.0) && has(&opens.1)
 }
 
 fn now() -> (u32, u32) {
@@ -90,6 +124,37 @@ impl Feed {
             ups: HashMap::new(),
             ticks: 0,
             stats_every: stats_every.max(1),
+            loc_rib: None,
+        }
+    }
+
+    /// Also export the Loc-RIB (RFC 9069) of the route server with this ASN
+    /// and BGP ID. Its Peer Up must reach each station after the Initiation
+    /// ([`loc_rib_preamble`]).
+    pub fn with_loc_rib(mut self, asn: wire::Asn, bgp_id: Ipv4Addr) -> Feed {
+        self.loc_rib = Some((asn, bgp_id));
+        self
+    }
+
+    /// Whether the Loc-RIB is exported.
+    pub fn has_loc_rib(&self) -> bool {
+        self.loc_rib.is_some()
+    }
+
+    /// Loc-RIB Route Monitoring: the best path for `prefix` is now `best`
+    /// (announced), or there is none (withdrawn). To every station, or to
+    /// station `only` during its resync.
+    pub fn loc_rib(&self, only: Option<usize>, prefix: IpNet, best: Option<&PathAttrs>) {
+        let Some((asn, id)) = self.loc_rib else {
+            return;
+        };
+        let h = super::loc_rib_header(asn, id, now());
+        let msgs = match best {
+            Some(attrs) => super::route_monitoring(&h, attrs, &[prefix]),
+            None => super::route_withdrawal(&h, &[prefix]),
+        };
+        for m in msgs {
+            self.emit(only, m);
         }
     }
 
@@ -103,6 +168,7 @@ impl Feed {
             asn: u.opens.1.asn(),
             bgp_id: u.opens.1.bgp_id,
             time: now(),
+            legacy_as_path: !four_octet_as(&u.opens),
         })
     }
 

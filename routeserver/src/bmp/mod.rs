@@ -2,8 +2,7 @@
 //!
 //! The encoder is checked against bgpkit-parser's BMP parser and against
 //! pmacct's `pmbmpd` (routeserver/tests/bmp_pmbmpd.rs); [`client`] keeps one
-//! station connection. The hooks in sessions and RIB that would feed it are
-//! not written yet.
+//! station connection, [`feed`] is what the RIB sends.
 
 pub mod client;
 pub mod feed;
@@ -56,6 +55,21 @@ pub struct PeerHeader {
     pub bgp_id: Ipv4Addr,
     /// Time of the event: seconds and microseconds since the UNIX epoch.
     pub time: (u32, u32),
+    /// A flag (RFC 7854 4.2): the member did not negotiate 4-octet ASNs
+    /// (RFC 6793), so its UPDATEs are written with the 2-octet AS_PATH
+    /// (and AS4_PATH), as a station reading the AS size from the Peer Up's
+    /// OPENs expects. Never set for the Loc-RIB (RFC 9069 5.6.1).
+    pub legacy_as_path: bool,
+}
+
+impl PeerHeader {
+    /// The capabilities the UPDATEs inside are encoded with.
+    fn caps(&self) -> SessionCaps {
+        SessionCaps {
+            four_octet_as: !self.legacy_as_path || self.peer_type == PeerType::LocRib,
+            ..SessionCaps::default()
+        }
+    }
 }
 
 fn begin(out: &mut BytesMut, ty: u8) -> usize {
@@ -92,6 +106,9 @@ fn put_peer(out: &mut BytesMut, h: &PeerHeader) {
         }
         if h.post_policy {
             flags |= 0x40;
+        }
+        if h.legacy_as_path {
+            flags |= 0x20;
         }
     }
     out.put_u8(ty);
@@ -153,6 +170,72 @@ pub fn peer_up(
     out.freeze()
 }
 
+/// Peer Up / Peer Down information TLV: VRF/Table Name (RFC 9069 section 5.3.1).
+pub const TLV_TABLE_NAME: u16 = 3;
+/// The table name of the default Loc-RIB instance (RFC 9069 section 5.3.1).
+pub const GLOBAL_TABLE: &str = "global";
+
+/// The table name as sent: 1 to 255 bytes (RFC 9069 5.3.1), cut at a
+/// character boundary; an empty name becomes [`GLOBAL_TABLE`].
+fn table_name(name: &str) -> &[u8] {
+    if name.is_empty() {
+        return GLOBAL_TABLE.as_bytes();
+    }
+    let mut end = name.len().min(255);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name.as_bytes()[..end]
+}
+
+/// The per-peer header of the route server's Loc-RIB (RFC 9069 section
+/// 5.1): peer type 3, distinguisher and address zero, its ASN and BGP ID.
+pub fn loc_rib_header(asn: Asn, bgp_id: Ipv4Addr, time: (u32, u32)) -> PeerHeader {
+    PeerHeader {
+        peer_type: PeerType::LocRib,
+        post_policy: false,
+        address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        asn,
+        bgp_id,
+        time,
+        legacy_as_path: false,
+    }
+}
+
+/// The fabricated OPEN of a Loc-RIB Peer Up (RFC 9069 section 5.3): the
+/// 4-octet ASN capability and the address families the Loc-RIB carries.
+pub fn loc_rib_open(asn: Asn, bgp_id: Ipv4Addr) -> Open {
+    Open {
+        version: 4,
+        my_as: u16::try_from(asn).unwrap_or(wire::AS_TRANS as u16),
+        hold_time: 0,
+        bgp_id,
+        capabilities: vec![
+            wire::Capability::Multiprotocol { afi: 1, safi: 1 },
+            wire::Capability::Multiprotocol { afi: 2, safi: 1 },
+            wire::Capability::FourOctetAs(asn),
+        ],
+    }
+}
+
+/// Peer Up of the Loc-RIB (RFC 9069 section 5.3): local address and ports
+/// zero, the fabricated OPEN as sent and as received, the VRF/Table Name TLV.
+pub fn loc_rib_peer_up(h: &PeerHeader, table: &str) -> Bytes {
+    let open = loc_rib_open(h.asn, h.bgp_id);
+    let mut out = BytesMut::new();
+    let s = begin(&mut out, PEER_UP);
+    put_peer(&mut out, h);
+    out.put_bytes(0, 16);
+    out.put_u16(0);
+    out.put_u16(0);
+    let caps = SessionCaps::default();
+    wire::encode(&Message::Open(open.clone()), &caps, &mut out);
+    wire::encode(&Message::Open(open), &caps, &mut out);
+    put_tlv(&mut out, TLV_TABLE_NAME, table_name(table));
+    finish(&mut out, s);
+    out.freeze()
+}
+
 /// Why a session went down (RFC 7854 section 4.9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DownReason {
@@ -166,6 +249,9 @@ pub enum DownReason {
     RemoteNoData,
     /// 5: removed from the configuration.
     Deconfigured,
+    /// 6 (RFC 9069 section 5.4): the Loc-RIB instance closed; the
+    /// VRF/Table Name TLV follows.
+    LocRibClosed(String),
 }
 
 /// Peer Down (RFC 7854 section 4.9).
@@ -189,16 +275,21 @@ pub fn peer_down(h: &PeerHeader, reason: &DownReason) -> Bytes {
         }
         DownReason::RemoteNoData => out.put_u8(4),
         DownReason::Deconfigured => out.put_u8(5),
+        DownReason::LocRibClosed(name) => {
+            out.put_u8(6);
+            put_tlv(&mut out, TLV_TABLE_NAME, table_name(name));
+        }
     }
     finish(&mut out, s);
     out.freeze()
 }
 
 /// Route Monitoring messages announcing `prefixes` with `attrs` (one BMP
-/// message per BGP UPDATE; 4-octet ASNs, RFC 7854 section 4.6).
+/// message per BGP UPDATE, RFC 7854 section 4.6; 4-octet ASNs unless the
+/// header has the A flag).
 pub fn route_monitoring(h: &PeerHeader, attrs: &PathAttrs, prefixes: &[IpNet]) -> Vec<Bytes> {
     let mut updates = BytesMut::new();
-    wire::update::encode_announcements(attrs, prefixes, &SessionCaps::default(), &mut updates);
+    wire::update::encode_announcements(attrs, prefixes, &h.caps(), &mut updates);
     wrap_updates(h, updates.freeze())
 }
 
@@ -209,7 +300,7 @@ pub fn route_withdrawal(h: &PeerHeader, prefixes: &[IpNet]) -> Vec<Bytes> {
         withdrawn: prefixes.to_vec(),
         ..Update::default()
     };
-    wire::encode(&Message::Update(u), &SessionCaps::default(), &mut updates);
+    wire::encode(&Message::Update(u), &h.caps(), &mut updates);
     wrap_updates(h, updates.freeze())
 }
 

@@ -1,9 +1,12 @@
 //! The RIB side of the BMP export (see [`crate::bmp::feed`]).
 
+use std::sync::Arc;
+
 use ipnet::IpNet;
 
-use super::{PeerId, Rib};
+use super::{global_best, PeerId, Rib};
 use crate::bmp::feed::BmpEvent;
+use crate::wire::PathAttrs;
 
 impl Rib {
     /// Whether `peer` has an accepted path for `prefix`.
@@ -26,6 +29,38 @@ impl Rib {
             (false, true) => feed.announce(new.peer, true, &new.attrs, &[prefix]),
             (true, false) => feed.withdraw(new.peer, true, &[prefix]),
             _ => {}
+        }
+    }
+
+    /// The best path for `prefix` (the Loc-RIB entry of a transparent route
+    /// server: the best accepted path over all members) when the Loc-RIB is
+    /// exported; `None` when it is not.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn loc_rib_best(&self, prefix: &IpNet) -> Option<Option<(PeerId, Arc<PathAttrs>)>> {
+        if !self.bmp.as_ref().is_some_and(|b| b.has_loc_rib()) {
+            return None;
+        }
+        let paths = self.table.get(prefix).map(|p| p.as_slice()).unwrap_or(&[]);
+        Some(global_best(paths, &self.peers).map(|p| (p.peer, p.attrs.clone())))
+    }
+
+    /// After a change of `prefix`: Loc-RIB Route Monitoring when its best
+    /// path changed (another member's path, or new attributes), a Loc-RIB
+    /// withdrawal when no accepted path is left.
+    pub(super) fn loc_rib_changed(&self, prefix: IpNet, before: Option<(PeerId, Arc<PathAttrs>)>) {
+        let Some(after) = self.loc_rib_best(&prefix) else {
+            return;
+        };
+        let same = match (&before, &after) {
+            (Some((p0, a0)), Some((p1, a1))) => p0 == p1 && (Arc::ptr_eq(a0, a1) || a0 == a1),
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        if let Some(feed) = &self.bmp {
+            feed.loc_rib(None, prefix, after.as_ref().map(|(_, a)| a.as_ref()));
         }
     }
 
@@ -62,12 +97,18 @@ impl Rib {
         };
         let peers = feed.replay_ups(i);
         tracing::info!(station = i, sessions = peers.len(), "BMP resync");
-        if peers.is_empty() {
+        if peers.is_empty() && !feed.has_loc_rib() {
             return;
         }
         for (prefix, paths) in self.table.iter() {
             for p in paths.iter().filter(|p| peers.contains(&p.peer)) {
                 feed.replay_path(i, p.peer, &p.attrs, prefix, p.verdict.accepted());
+            }
+            // The Loc-RIB (its Peer Up came with the station's Initiation).
+            if feed.has_loc_rib() {
+                if let Some(best) = global_best(paths, &self.peers) {
+                    feed.loc_rib(Some(i), prefix, Some(&best.attrs));
+                }
             }
         }
     }

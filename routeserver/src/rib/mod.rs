@@ -17,6 +17,7 @@ pub mod decision;
 pub mod export;
 pub mod mrt;
 pub mod mrt_periodic;
+pub mod mrt_updates;
 pub mod out;
 pub mod peers;
 pub mod query;
@@ -550,8 +551,17 @@ impl Rib {
     }
 
     /// Replace (or remove, with `None`) the path of `peer` for `prefix` and
-    /// mark the prefix dirty for every member whose export it changes.
+    /// mark the prefix dirty for every member whose export it changes; a
+    /// changed best path goes to the BMP Loc-RIB.
     fn change(&mut self, peer: PeerId, prefix: IpNet, new: Option<Path>) {
+        let before = self.loc_rib_best(&prefix);
+        self.change_paths(peer, prefix, new);
+        if let Some(before) = before {
+            self.loc_rib_changed(prefix, before);
+        }
+    }
+
+    fn change_paths(&mut self, peer: PeerId, prefix: IpNet, new: Option<Path>) {
         let afi = afi_of(&prefix);
         let Rib {
             table,

@@ -14,10 +14,6 @@ use crate::wire::{Message, Open, SessionCaps};
 
 /// (post-policy, announced, withdrawn) of every Route Monitoring message in `buf`.
 fn route_monitoring(buf: &[u8]) -> Vec<(bool, Vec<IpNet>, Vec<IpNet>)> {
-    let caps = SessionCaps {
-        four_octet_as: true,
-        extended_message: true,
-    };
     let mut out = Vec::new();
     let mut rest = buf;
     while rest.len() >= 6 {
@@ -29,6 +25,11 @@ fn route_monitoring(buf: &[u8]) -> Vec<(bool, Vec<IpNet>, Vec<IpNet>)> {
             continue;
         }
         let post = msg[7] & 0x40 != 0;
+        // The A flag (RFC 7854 4.2): a 2-octet AS_PATH inside.
+        let caps = SessionCaps {
+            four_octet_as: msg[7] & 0x20 == 0,
+            extended_message: true,
+        };
         let Ok(Message::Update(u)) = crate::wire::decode(&msg[6 + 42..], &caps) else {
             panic!("Route Monitoring without an UPDATE");
         };

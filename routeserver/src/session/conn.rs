@@ -40,6 +40,9 @@ impl SessionError {
 pub struct MsgReader {
     rd: OwnedReadHalf,
     buf: BytesMut,
+    /// The last message read, as received, when `keep_last` (MRT update log).
+    pub last: bytes::Bytes,
+    pub keep_last: bool,
 }
 
 impl MsgReader {
@@ -57,6 +60,8 @@ impl MsgReader {
         MsgReader {
             rd,
             buf: BytesMut::with_capacity(64 * 1024),
+            last: bytes::Bytes::new(),
+            keep_last: false,
         }
     }
 
@@ -68,6 +73,9 @@ impl MsgReader {
                 Err(n) => return Err(SessionError::Sent(n)),
                 Ok(Some(len)) => {
                     let msg = self.buf.split_to(len).freeze();
+                    if self.keep_last {
+                        self.last = msg.clone();
+                    }
                     return match wire::decode(&msg, caps) {
                         Ok(m) => Ok((m, len)),
                         Err(n) => Err(SessionError::Sent(n)),

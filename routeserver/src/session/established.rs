@@ -83,6 +83,8 @@ pub async fn run(
         s.graceful_restart = neg.restart_time;
         s.last_error = None;
     }
+    let mrt = crate::rib::mrt_updates::established(status, rd.addrs(), neg.caps.four_octet_as);
+    rd.keep_last = mrt.is_some();
     let up = PeerUp {
         router_id: u32::from(neg.remote_id),
         ipv4: neg.ipv4,
@@ -152,6 +154,7 @@ pub async fn run(
                         match msg {
                             Message::Update(u) => {
                                 rx_update.inc();
+                                if let Some(l) = &mrt { l.message(rd.last.clone()); }
                                 if !u.errors.is_empty() {
                                     update_errors.inc();
                                     tracing::warn!(peer = %cfg.address, asn = cfg.asn, errors = ?u.errors, "UPDATE error handled per RFC 7606");

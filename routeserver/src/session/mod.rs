@@ -72,6 +72,8 @@ pub struct PeerEnv {
     pub shutdown: watch::Receiver<Option<String>>,
     /// The history store and this route server's name, for session events.
     pub history: Option<(fox_history::HistoryHandle, Arc<str>)>,
+    /// The BGP4MP update log (`mrt.updates`), if configured.
+    pub mrt_updates: Option<crate::rib::mrt_updates::UpdateLog>,
 }
 
 /// Handle to a running peer task.
@@ -144,6 +146,9 @@ fn set_state(status: &SharedStatus, metrics: &Metrics, state: State) {
         return;
     }
     let was_up = s.state == State::Established;
+    if let Some(l) = &s.mrt {
+        l.state(s.state, state);
+    }
     s.state = state;
     let asn = s.asn.to_string();
     let addr = s.address.to_string();
@@ -187,6 +192,7 @@ pub fn spawn_peer(cfg: NeighborConfig, env: PeerEnv) -> PeerHandle {
         cfg.asn,
         cfg.address,
     )));
+    crate::rib::mrt_updates::attach(&status, &cfg, env.mrt_updates.as_ref());
     set_state(&status, &env.metrics, State::Active);
     let (tx, rx) = mpsc::channel(4);
     let (stop_tx, stop_rx) = watch::channel(None);

@@ -48,6 +48,9 @@ pub struct PeerStatus {
     pub graceful_restart: Option<u16>,
     pub last_error: Option<String>,
     pub flaps: u64,
+    /// The BGP4MP update log of this session, if configured.
+    #[serde(skip)]
+    pub mrt: Option<crate::rib::mrt_updates::PeerLog>,
 }
 
 /// Seconds since the Unix epoch.
@@ -77,6 +80,7 @@ impl PeerStatus {
             graceful_restart: None,
             last_error: None,
             flaps: 0,
+            mrt: None,
         }
     }
 }
