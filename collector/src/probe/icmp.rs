@@ -97,7 +97,7 @@ pub fn parse_reply(packet: &[u8], v6: bool, raw_v4: bool, id: u16, token: u64) -
     (got_token == token && (!raw_v4 || got_id == id)).then_some(seq)
 }
 
-fn set_timestamping(s: &Socket) -> io::Result<()> {
+pub(crate) fn set_timestamping(s: &Socket) -> io::Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: a valid socket fd and a c_int option value of the right size.
     let r = unsafe {
@@ -181,7 +181,10 @@ impl IcmpSocket {
 }
 
 /// `recvmsg` with room for the SCM_TIMESTAMPNS control message.
-fn recv_with_time(s: &Socket, buf: &mut [u8]) -> io::Result<(usize, Option<SystemTime>)> {
+pub(crate) fn recv_with_time(
+    s: &Socket,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<SystemTime>)> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
