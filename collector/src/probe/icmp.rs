@@ -185,6 +185,14 @@ pub(crate) fn recv_with_time(
     s: &Socket,
     buf: &mut [u8],
 ) -> io::Result<(usize, Option<SystemTime>)> {
+    recv_from_with_time(s, buf).map(|(n, _, t)| (n, t))
+}
+
+/// `recv_with_time` that also gives the sender's address.
+pub(crate) fn recv_from_with_time(
+    s: &Socket,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<SocketAddr>, Option<SystemTime>)> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -218,7 +226,34 @@ pub(crate) fn recv_with_time(
             c = libc::CMSG_NXTHDR(&msg, c);
         }
     }
-    Ok((n as usize, time))
+    // SAFETY: zeroed at first, then the kernel wrote an address of `msg_namelen` bytes.
+    let from = socket_addr(unsafe { &name.assume_init() }, msg.msg_namelen);
+    Ok((n as usize, from, time))
+}
+
+/// The IPv4 or IPv6 address the kernel wrote into `ss` (`len` bytes), if it is one.
+fn socket_addr(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+    let len = len as usize;
+    let p: *const libc::sockaddr_storage = ss;
+    match libc::c_int::from(ss.ss_family) {
+        libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family says a sockaddr_in is there, and it fits in the storage.
+            let a: libc::sockaddr_in = unsafe { std::ptr::read_unaligned(p.cast()) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::from((ip, u16::from_be(a.sin_port))))
+        }
+        libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: the family says a sockaddr_in6 is there, and it fits in the storage.
+            let a: libc::sockaddr_in6 = unsafe { std::ptr::read_unaligned(p.cast()) };
+            Some(SocketAddr::V6(std::net::SocketAddrV6::new(
+                std::net::Ipv6Addr::from(a.sin6_addr.s6_addr),
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
 }
 
 /// A token unlikely to be shared by two probes of two processes.
