@@ -334,10 +334,10 @@ pub async fn run_icmp_probe(
                     (Some(sent), Some(wall)) if sent.elapsed() <= timeout => {
                         let rx = reply.kernel_time.filter(|t| *t >= wall).unwrap_or(now);
                         let rtt = rx.duration_since(wall).unwrap_or_default().as_secs_f64();
-                        probe.reply(rtt, unix_now());
+                        probe.reply_sent(sent, rtt, unix_now());
                     }
-                    (Some(_), _) => {
-                        probe.state().loss(unix_now());
+                    (Some(sent), _) => {
+                        probe.loss_sent(sent, unix_now());
                         probe.state().late += 1;
                     }
                     (None, _) => probe.state().late += 1,

@@ -68,10 +68,10 @@ pub(crate) fn take_replies(
         };
         match pending.remove(&r.sender_sequence) {
             Some(sent) if sent.elapsed().saturating_sub(waited) <= timeout => {
-                probe.reply(r.rtt(t4), unix_now());
+                probe.reply_sent(sent, r.rtt(t4), unix_now());
             }
-            Some(_) => {
-                probe.loss(unix_now());
+            Some(sent) => {
+                probe.loss_sent(sent, unix_now());
                 probe.state().late += 1;
             }
             None => probe.state().late += 1,
@@ -82,22 +82,22 @@ pub(crate) fn take_replies(
 /// Declares lost every pending packet older than `timeout`.
 pub(crate) fn expire(probe: &Probe, pending: &mut BTreeMap<u32, Instant>, timeout: Duration) {
     let now = Instant::now();
-    let expired: Vec<u32> = pending
+    let expired: Vec<(u32, Instant)> = pending
         .iter()
         .filter(|(_, sent)| now.duration_since(**sent) >= timeout)
-        .map(|(s, _)| *s)
+        .map(|(s, sent)| (*s, *sent))
         .collect();
     let t = unix_now();
-    for s in expired {
+    for (s, sent) in expired {
         pending.remove(&s);
-        probe.loss(t);
+        probe.loss_sent(sent, t);
     }
     while pending.len() > MAX_PENDING {
-        let Some((&s, _)) = pending.iter().next() else {
+        let Some((&s, &sent)) = pending.iter().next() else {
             break;
         };
         pending.remove(&s);
-        probe.loss(t);
+        probe.loss_sent(sent, t);
     }
 }
 
