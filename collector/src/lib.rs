@@ -17,6 +17,7 @@ pub mod metrics_ops;
 pub mod ops;
 pub mod probe;
 pub mod server;
+pub mod sessions;
 pub mod sflow;
 pub mod state;
 pub mod testdata;

@@ -1,5 +1,6 @@
-//! Starts the operations tasks of `fox collector`: interface counters over netlink and the
-//! traffic baselines, and sets the alert engine's correlation hold.
+//! Starts the operations tasks of `fox collector`: interface counters over netlink, the
+//! traffic baselines and the route servers' session polls, and sets the alert engine's
+//! correlation hold.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,16 @@ pub fn spawn(
         tasks.push(tokio::spawn(ifstats::run(
             ifs,
             settings.interface_interval,
+            shutdown.clone(),
+        )));
+    }
+    for (rs, api) in &settings.route_server_apis {
+        tracing::info!(route_server = %rs, api = %api, every_s = settings.session_poll.as_secs_f64(), "polling member sessions");
+        tasks.push(tokio::spawn(crate::sessions::run(
+            engine.clone(),
+            rs.clone(),
+            *api,
+            settings.session_poll,
             shutdown.clone(),
         )));
     }

@@ -401,9 +401,15 @@ pub async fn serve(
             }
         }));
     }
+    let mut probes = Vec::new();
     for p in &settings.probes {
         let probe = collector.add_probe(p.clone());
         probe.set_rtt_baseline(&settings.baselines);
+        probes.push(probe);
+    }
+    crate::baseline::seed::from_history(&collector, &probes, settings.baselines.seed_days).await;
+    for probe in probes {
+        let p = &probe.settings;
         tracing::info!(probe = %p.name, target = %p.target, kind = ?p.kind, "probe starting");
         tasks.push(tokio::spawn(crate::probe::run(
             probe,

@@ -209,3 +209,116 @@ async fn surge_names_the_target_and_drop_is_seen() {
     engine.reconcile(&TRAFFIC_KINDS, found);
     assert!(engine.active().is_empty(), "{:?}", engine.active());
 }
+
+/// After a restart the baselines are seeded from the history store (written through its
+/// writer thread, as the collector's feed and probes write it): the first interval that
+/// leaves the band is judged at once, where unseeded baselines are still warming up; the
+/// same for a probe's RTT band.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baselines_seeded_from_history_judge_without_warm_up() {
+    use fox_config::ProbeSettings;
+    use fox_history::{HistoryMetrics, HistoryWriter, WriterOptions};
+
+    let cfg = fox_config::parse(CONFIG, "t.yaml").expect("valid config");
+    let settings = BaselineSettings {
+        interval: Duration::from_secs(60),
+        warmup: 30,
+        surge_factor: 5.0,
+        surge_min_bps: 1e6,
+        busy_bps: 1e5,
+        drop_ratio: 0.05,
+        rtt_after: 3,
+        ..BaselineSettings::default()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("history.sqlite");
+    let mut o = WriterOptions::new(path.clone());
+    o.batch_interval = Duration::from_secs(3600); // only the explicit flush below
+    let w = HistoryWriter::start(o, HistoryMetrics::unregistered().expect("metrics"))
+        .expect("writer thread");
+    // 26 hours (every hour of the day has its slot) of what the last run saw: M1 and M3
+    // exchanging 10 MB a minute each way (1.33 Mb/s, the `normal(false)` flows), M2
+    // silent; the probe answering in 2.0..2.05 ms, six replies a minute.
+    let now = fox_history::unix_now() / 60 * 60;
+    let minutes = 26 * 60;
+    w.handle().record(|b| {
+        for m in 1..=minutes {
+            let ts = now - m * 60;
+            for asn in [65001, 65003] {
+                b.add_traffic(asn, 4, ts, 10_000_000, 10_000_000, 10_000, 10_000);
+            }
+            for k in 0..6u32 {
+                b.add_probe_result("rs1-v4", ts + i64::from(k) * 10, Some(2000 + k * 10));
+            }
+        }
+    });
+    let h = w.handle();
+    let flushed = tokio::task::spawn_blocking(move || h.flush(Duration::from_secs(30)))
+        .await
+        .expect("flush task");
+    assert!(flushed, "history written");
+
+    let start = |seed: bool| {
+        let c = fox_collector::Collector::new(&cfg);
+        if seed {
+            c.set_history(w.handle(), path.clone());
+        }
+        c.state().baselines = fox_collector::baseline::Baselines::new(settings.clone());
+        let p = c.add_probe(ProbeSettings::stamp(
+            "rs1-v4",
+            "127.0.0.1:862".parse().expect("address"),
+        ));
+        p.set_rtt_baseline(&settings);
+        (c, p)
+    };
+    let (seeded, probe) = start(true);
+    let (fresh, fresh_probe) = start(false);
+    for (c, p) in [(&seeded, &probe), (&fresh, &fresh_probe)] {
+        fox_collector::baseline::seed::from_history(c, std::slice::from_ref(p), 7).await;
+    }
+    assert_eq!(
+        seeded.state().baselines.learned(0),
+        u32::try_from(minutes).expect("small")
+    );
+    assert_eq!(fresh.state().baselines.learned(0), 0);
+    assert!(probe.state().rtt_baseline.learned() > 1000);
+
+    // The first interval after the restart: M1 receives ten times its usual traffic.
+    let t = u64::try_from(now).expect("positive");
+    let mut attack = normal(false);
+    attack.push((M3, M1, Ipv4Addr::new(192, 0, 2, 11), 53, 90));
+    let mut found = Vec::new();
+    for c in [&seeded, &fresh] {
+        let mut st = c.state();
+        let mut feed = Feeder {
+            seq: 0,
+            sample_seq: 0,
+        };
+        assert!(st.observe_baselines(t).is_empty());
+        feed.send(&mut st, &attack, t + 30);
+        found.push(st.observe_baselines(t + 60));
+    }
+    assert!(
+        found[0]
+            .iter()
+            .any(|f| f.kind == AlertKind::TrafficSurge && f.subject == "M1 received"),
+        "{:?}",
+        found[0]
+    );
+    assert!(found[1].is_empty(), "unseeded: still warming up");
+
+    // RTT: three replies of 6 ms make an anomaly at once; unseeded they are learned.
+    for p in [&probe, &fresh_probe] {
+        for i in 0..3 {
+            p.reply(0.006, t + 60 + i * 10);
+        }
+    }
+    let a = probe
+        .state()
+        .rtt_baseline
+        .anomaly()
+        .expect("an RTT anomaly");
+    assert!((a.band.expected - 0.002).abs() < 0.0001, "{a:?}");
+    assert!(fresh_probe.state().rtt_baseline.anomaly().is_none());
+    w.shutdown();
+}

@@ -2,9 +2,8 @@
 //! measured, and a link taken down raises a probe-down alert that resolves when it is back.
 //! Needs root, `ip` and `tc`; otherwise it prints why it skipped.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::process::Command;
+mod netns;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,127 +13,37 @@ use axum::{Json, Router};
 use fox_collector::alert::{AlertEngine, Notifier, RetryPolicy};
 use fox_collector::probe::{bind_reflector, reflect, run_probe, Probe};
 use fox_config::{AlertTargets, ProbeSettings, SlaSettings};
+use netns::{sh, spawn_in_ns as in_ns, Lab};
 use serde_json::Value;
 use tokio::sync::watch;
 
-fn sh(args: &[&str]) -> Result<String, String> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
+/// Namespaces can be made here and `tc` is installed.
 fn can_run() -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("needs root for network namespaces".into());
-    }
-    for tool in ["ip", "tc"] {
-        sh(&["sh", "-c", &format!("command -v {tool}")])
-            .map_err(|_| format!("{tool} is not installed"))?;
-    }
+    netns::can_run()?;
+    sh(&["sh", "-c", "command -v tc"]).map_err(|_| "tc is not installed".to_string())?;
     Ok(())
 }
 
-/// Two namespaces, `a` (10.77.0.1) and `b` (10.77.0.2), on one veth pair; removed on drop.
-struct Lab {
-    prefix: String,
-}
-
-impl Lab {
-    fn new(tag: &str) -> Result<Lab, String> {
-        let lab = Lab {
-            prefix: format!("fp{}{tag}", std::process::id()),
-        };
-        for n in ["a", "b"] {
-            sh(&["ip", "netns", "add", &lab.ns(n)])?;
-            lab.exec(n, &["ip", "link", "set", "lo", "up"])?;
-        }
-        sh(&[
-            "ip",
-            "link",
-            "add",
-            "eth0",
-            "netns",
-            &lab.ns("a"),
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            &lab.ns("b"),
-        ])?;
-        for (n, addr) in [("a", "10.77.0.1/30"), ("b", "10.77.0.2/30")] {
-            lab.exec(n, &["ip", "addr", "add", addr, "dev", "eth0"])?;
-            lab.exec(n, &["ip", "link", "set", "eth0", "up"])?;
-        }
-        Ok(lab)
-    }
-
-    fn ns(&self, n: &str) -> String {
-        format!("{}{n}", self.prefix)
-    }
-
-    fn exec(&self, ns: &str, args: &[&str]) -> Result<String, String> {
-        let ns = self.ns(ns);
-        let mut full = vec!["ip", "netns", "exec", &ns];
-        full.extend_from_slice(args);
-        sh(&full)
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for n in ["a", "b"] {
-            let _ = sh(&["ip", "netns", "del", &self.ns(n)]);
-        }
-    }
-}
-
-/// Runs `fut` on a current-thread runtime in a new thread that entered namespace `ns`
-/// (sockets belong to the namespace of the thread that creates them).
-fn in_ns<F>(ns: String, fut: F) -> std::thread::JoinHandle<Result<(), String>>
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    std::thread::spawn(move || {
-        let file = File::open(format!("/var/run/netns/{ns}")).map_err(|e| e.to_string())?;
-        // SAFETY: setns on a valid namespace fd; it only changes this thread's namespace.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(format!("setns: {}", std::io::Error::last_os_error()));
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        rt.block_on(fut);
-        Ok(())
-    })
+/// The reflector's address: `eth0` of namespace `b`, port 862.
+fn reflector_addr(lab: &Lab) -> std::net::SocketAddr {
+    format!("{}:862", lab.addr(2)).parse().unwrap()
 }
 
 fn start_reflector(lab: &Lab, sd: watch::Receiver<Option<String>>) {
+    let at = reflector_addr(lab);
     let _ = in_ns(lab.ns("b"), async move {
-        match bind_reflector("10.77.0.2:862".parse().unwrap()).await {
+        match bind_reflector(at).await {
             Ok(sock) => reflect(sock, 0, sd).await,
             Err(e) => eprintln!("reflector bind: {e}"),
         }
     });
 }
 
-fn probe(interval_ms: u64, timeout_ms: u64) -> Arc<Probe> {
+fn probe(lab: &Lab, interval_ms: u64, timeout_ms: u64) -> Arc<Probe> {
     Arc::new(Probe::new(
         ProbeSettings {
             name: "a-b".into(),
-            target: "10.77.0.2:862".parse().unwrap(),
+            target: reflector_addr(lab),
             interval: Duration::from_millis(interval_ms),
             timeout: Duration::from_millis(timeout_ms),
             kind: Default::default(),
@@ -161,7 +70,7 @@ async fn netem_delay_and_loss_are_measured() {
         eprintln!("skipped: {why}");
         return;
     }
-    let lab = Lab::new("n").unwrap();
+    let lab = Lab::new("n", 4).unwrap();
     for n in ["a", "b"] {
         let r = lab.exec(
             n,
@@ -182,7 +91,7 @@ async fn netem_delay_and_loss_are_measured() {
     }
     let (tx, sd) = watch::channel(None);
     start_reflector(&lab, sd.clone());
-    let p = probe(10, 400);
+    let p = probe(&lab, 10, 400);
     let sender = in_ns(lab.ns("a"), run_probe(p.clone(), None, sd.clone()));
     wait_for("400 results", 60, || {
         let st = p.state();
@@ -224,7 +133,7 @@ async fn link_down_alerts_and_link_up_resolves() {
         eprintln!("skipped: {why}");
         return;
     }
-    let lab = Lab::new("l").unwrap();
+    let lab = Lab::new("l", 5).unwrap();
     // The webhook receiver and the delivery tasks run in the test's own namespace.
     let seen: Seen = Arc::default();
     let app = Router::new()
@@ -250,7 +159,7 @@ async fn link_down_alerts_and_link_up_resolves() {
 
     let (tx, sd) = watch::channel(None);
     start_reflector(&lab, sd.clone());
-    let p = probe(20, 100);
+    let p = probe(&lab, 20, 100);
     let sender = in_ns(lab.ns("a"), run_probe(p.clone(), Some(engine), sd.clone()));
     wait_for("probe up", 10, || p.state().received >= 10).await;
     assert!(p.state().up());

@@ -75,7 +75,14 @@ pub(crate) fn decode_config(cx: &mut Ctx, root: &Node, source: PathBuf) -> Optio
     let collector = match (f.get("collector"), &route_servers) {
         (Some(n), Some(rs)) => decode_collector(cx, n, rs),
         (Some(n), None) => decode_collector(cx, n, &[]),
-        (None, _) => Some(CollectorSettings::default()),
+        (None, rs) => Some(CollectorSettings {
+            route_server_apis: rs
+                .iter()
+                .flatten()
+                .map(|r| (r.name.clone(), r.api))
+                .collect(),
+            ..CollectorSettings::default()
+        }),
     };
     let members = f
         .req(cx, "members")

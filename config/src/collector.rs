@@ -40,6 +40,12 @@ pub struct CollectorSettings {
     pub alert_hold: Duration,
     /// Flow archive in ClickHouse, if configured.
     pub clickhouse: Option<ClickHouseSettings>,
+    /// How often each route server's admin API is asked for its member sessions
+    /// (`session_poll`, default 10s).
+    pub session_poll: Duration,
+    /// Name and admin API address of each configured route server (from `route_servers:`),
+    /// whose member sessions the collector polls.
+    pub route_server_apis: Vec<(String, SocketAddr)>,
 }
 
 impl CollectorSettings {
@@ -71,6 +77,8 @@ impl Default for CollectorSettings {
             baselines: BaselineSettings::default(),
             alert_hold: Duration::from_secs(10),
             clickhouse: None,
+            session_poll: Duration::from_secs(10),
+            route_server_apis: Vec::new(),
         }
     }
 }
@@ -87,6 +95,7 @@ const COLLECTOR_KEYS: &[&str] = &[
     "baselines",
     "alert_hold",
     "clickhouse",
+    "session_poll",
 ];
 
 /// Decodes `collector:`; `route_servers` is checked for API address clashes.
@@ -150,7 +159,16 @@ pub(crate) fn decode_collector(
         None => Some(None),
         Some(n) => decode_clickhouse(cx, n).map(Some),
     };
+    let session_poll = match f.get("session_poll") {
+        None => Some(d.session_poll),
+        Some(n) => short_duration(cx, n, "session_poll"),
+    };
     Some(CollectorSettings {
+        session_poll: session_poll?,
+        route_server_apis: route_servers
+            .iter()
+            .map(|r| (r.name.clone(), r.api))
+            .collect(),
         interfaces: interfaces?,
         interface_interval: interface_interval?,
         baselines: baselines?,

@@ -77,6 +77,9 @@ pub struct BaselineSettings {
     pub rtt_min_band_ms: f64,
     /// Consecutive replies outside the band before an RTT anomaly is raised (default 3).
     pub rtt_after: u32,
+    /// Days of the history store learned at start (member traffic, probe RTT), so a
+    /// restart does not start the warm-up again (default 7; 0: none).
+    pub seed_days: u32,
 }
 
 // The loader accepts finite numbers only, so equality is total.
@@ -94,6 +97,7 @@ impl Default for BaselineSettings {
             rtt_k: 4.0,
             rtt_min_band_ms: 1.0,
             rtt_after: 3,
+            seed_days: 7,
         }
     }
 }
@@ -238,6 +242,7 @@ pub(crate) fn decode_baselines(
         "rtt_k",
         "rtt_min_band_ms",
         "rtt_after",
+        "seed_days",
     ];
     let f = cx.fields(node, "baselines", KEYS)?;
     let d = BaselineSettings::default();
@@ -260,6 +265,7 @@ pub(crate) fn decode_baselines(
     let rtt_k = num("rtt_k", d.rtt_k, 0.1, 1e3);
     let rtt_min_band_ms = num("rtt_min_band_ms", d.rtt_min_band_ms, 0.0, 1e6);
     let rtt_after = num("rtt_after", f64::from(d.rtt_after), 1.0, 1000.0).map(|v| v as u32);
+    let seed_days = num("seed_days", f64::from(d.seed_days), 0.0, 400.0).map(|v| v as u32);
     Some(BaselineSettings {
         interval: interval?,
         warmup: warmup?,
@@ -270,5 +276,6 @@ pub(crate) fn decode_baselines(
         rtt_k: rtt_k?,
         rtt_min_band_ms: rtt_min_band_ms?,
         rtt_after: rtt_after?,
+        seed_days: seed_days?,
     })
 }

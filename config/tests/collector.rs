@@ -14,7 +14,20 @@ fn with_collector(section: &str) -> String {
 #[test]
 fn absent_section_gives_defaults() {
     let cfg = fox_config::parse(BASE, "t.yaml").expect("valid");
-    assert_eq!(cfg.collector, CollectorSettings::default());
+    // The route servers' admin APIs are known to the collector without a section.
+    let apis: Vec<(String, SocketAddr)> = cfg
+        .route_servers
+        .iter()
+        .map(|r| (r.name.clone(), r.api))
+        .collect();
+    assert!(!apis.is_empty());
+    assert_eq!(
+        cfg.collector,
+        CollectorSettings {
+            route_server_apis: apis,
+            ..CollectorSettings::default()
+        }
+    );
     let want: Vec<SocketAddr> = vec![
         "[::]:6343".parse().unwrap(),
         "0.0.0.0:6343".parse().unwrap(),

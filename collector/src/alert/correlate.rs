@@ -8,18 +8,22 @@
 //!   are explained by unreachable sites (some site behind it still answers over another
 //!   path). Otherwise the site alert stands and says that a link failure looks the same.
 //! - A route server is down when all probes to it are down and they are not all explained
-//!   by a site or link alert.
+//!   by a site or link alert, when its admin API has not answered `API_DOWN_AFTER` polls,
+//!   or when most of its member sessions (more than half, at least two) are not
+//!   Established; the down sessions and probes are its symptoms. Otherwise each member
+//!   session that is not Established is one `FoxMemberSessionDown`.
 //!
 //! Alerts of a tagged probe wait `hold` before they go out alone, so probes that fail a
 //! moment apart are still seen as one event. Loss alerts of a probe stay quiet until its
 //! recent window no longer holds losses from a correlated outage.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{AlertKind, Finding};
 use crate::probe::{Probe, RECENT};
+use crate::sessions::{RsSessions, Session};
 
 /// Default wait for a common cause.
 pub const DEFAULT_HOLD: Duration = Duration::from_secs(10);
@@ -33,6 +37,8 @@ pub struct Groups {
     pub firing: Vec<Finding>,
     /// Probes explained by a firing group alert.
     pub explained: HashSet<String>,
+    /// Order of this view among all views taken (higher is newer).
+    pub generation: u64,
 }
 
 /// Tagged probes and the alerts held back for them.
@@ -43,6 +49,9 @@ pub struct Correlator {
     probes: Vec<Arc<Probe>>,
     pending: HashMap<(String, AlertKind), Instant>,
     quiet_until: HashMap<String, u64>,
+    generation: u64,
+    applied: u64,
+    sessions: BTreeMap<String, RsSessions>,
 }
 
 #[derive(Clone, Copy)]
@@ -85,6 +94,9 @@ impl Correlator {
             probes: Vec::new(),
             pending: HashMap::new(),
             quiet_until: HashMap::new(),
+            generation: 0,
+            applied: 0,
+            sessions: BTreeMap::new(),
         }
     }
 
@@ -120,7 +132,11 @@ impl Correlator {
                 .as_deref()
                 .is_some_and(|s| site_down.contains(s))
         };
-        let mut out = Groups::default();
+        self.generation += 1;
+        let mut out = Groups {
+            generation: self.generation,
+            ..Groups::default()
+        };
         let mut link_down: HashSet<&str> = HashSet::new();
         for (link, v) in &links {
             if v.len() >= MIN_GROUP && all_down(v) && !v.iter().all(|p| in_down_site(p.probe)) {
@@ -174,19 +190,58 @@ impl Correlator {
                 v,
             );
         }
-        for (rs, v) in &servers {
+        let names: BTreeSet<&str> = servers
+            .keys()
+            .copied()
+            .chain(self.sessions.keys().map(String::as_str))
+            .collect();
+        for rs in names {
+            let v = servers.get(rs).map_or(&[][..], Vec::as_slice);
             let explained = |p: &View<'_>| in_down_site(p.probe) || on_down_link(p.probe);
-            if all_down(v) && !v.iter().all(explained) {
-                out.push(
-                    rs,
-                    AlertKind::RouteServerDown,
-                    format!(
-                        "route server {rs} is unreachable: all {} probes to it fail",
-                        v.len()
-                    ),
-                    v,
-                );
+            let probes_down = all_down(v) && !v.iter().all(explained);
+            let sessions = self.sessions.get(rs);
+            let api_down = sessions.is_some_and(RsSessions::api_down);
+            let most_down = !api_down && sessions.is_some_and(RsSessions::most_down);
+            if !(probes_down || api_down || most_down) {
+                for x in sessions.map(RsSessions::down).unwrap_or_default() {
+                    out.firing.push(Finding {
+                        subject: x.subject(rs),
+                        kind: AlertKind::MemberSessionDown,
+                        summary: x.describe(rs),
+                        symptoms: Vec::new(),
+                    });
+                }
+                continue;
             }
+            let mut why = Vec::new();
+            let mut session_symptoms = Vec::new();
+            if let Some(s) = sessions.filter(|_| api_down) {
+                why.push(format!(
+                    "its admin API at {} does not answer ({})",
+                    s.api,
+                    s.last_failure.as_deref().unwrap_or("no answer")
+                ));
+            }
+            if let Some(s) = sessions.filter(|_| most_down) {
+                let down = s.down();
+                why.push(format!(
+                    "{} of {} member sessions left Established",
+                    down.len(),
+                    s.sessions.len()
+                ));
+                session_symptoms.extend(down.iter().map(|x| x.describe(rs)));
+            }
+            if probes_down {
+                why.push(format!("all {} probes to it fail", v.len()));
+            }
+            let failed: Vec<View<'_>> = v.iter().filter(|p| p.down).copied().collect();
+            out.push_with(
+                rs,
+                AlertKind::RouteServerDown,
+                format!("route server {rs} is unreachable: {}", why.join("; ")),
+                session_symptoms,
+                &failed,
+            );
         }
         // Losses of an outage stay in the recent window for a while: keep them quiet.
         for name in &out.explained {
@@ -196,6 +251,24 @@ impl Correlator {
             }
         }
         out
+    }
+
+    /// Takes one poll of route server `rs`'s sessions (its admin API at `api`).
+    pub fn set_sessions(&mut self, rs: &str, api: &str, poll: Result<Vec<Session>, String>) {
+        let s = self.sessions.entry(rs.to_owned()).or_default();
+        s.api = api.to_owned();
+        s.update(poll);
+    }
+
+    /// Whether `groups` is newer than every view applied so far; if so it becomes the last
+    /// applied. Probe tasks evaluate concurrently: a view taken before another one's must
+    /// not be applied after it, or it would resolve a group alert the newer view raised.
+    pub fn newest(&mut self, groups: &Groups) -> bool {
+        if groups.generation <= self.applied {
+            return false;
+        }
+        self.applied = groups.generation;
+        true
     }
 
     /// Whether each of the probe's own `checks` fires now: not when the probe is a symptom
@@ -242,7 +315,21 @@ impl Correlator {
 
 impl Groups {
     fn push(&mut self, subject: &str, kind: AlertKind, summary: String, v: &[View<'_>]) {
-        let symptoms: Vec<String> = v.iter().map(|p| symptom(p.probe)).collect();
+        self.push_with(subject, kind, summary, Vec::new(), v);
+    }
+
+    /// A group alert with `first` symptoms (sessions) and then the probes of `v`, which it
+    /// explains.
+    fn push_with(
+        &mut self,
+        subject: &str,
+        kind: AlertKind,
+        summary: String,
+        first: Vec<String>,
+        v: &[View<'_>],
+    ) {
+        let mut symptoms = first;
+        symptoms.extend(v.iter().map(|p| symptom(p.probe)));
         for p in v {
             self.explained.insert(p.probe.name.clone());
         }
@@ -370,5 +457,48 @@ mod tests {
             c.individual(&a, &g, &loss, much_later, |_| false),
             vec![false]
         );
+    }
+
+    /// The flap of `FoxRouteServerDown` in the correlation end-to-end test: probe tasks
+    /// evaluate on several threads; one took its view while the route server's last probe
+    /// still answered, another took a later view with all of them down and raised the alert,
+    /// then the first applied its older view and resolved it (raised again at the next tick).
+    #[test]
+    fn a_stale_view_does_not_resolve_what_a_newer_one_raised() {
+        use crate::alert::{AlertEngine, Notifier, RetryPolicy};
+        let engine = AlertEngine::new(
+            fox_config::SlaSettings::default(),
+            Notifier::spawn(&fox_config::AlertTargets::default(), RetryPolicy::default()),
+        );
+        let a = probe("rs1-a", Some("x"), None, Some("rs1"));
+        let b = probe("rs1-b", Some("x"), None, Some("rs1"));
+        let other = probe("x-0", Some("x"), None, None);
+        for p in [&a, &b, &other] {
+            up(p);
+        }
+        let rs_alerts = |e: &AlertEngine| -> Vec<(String, AlertKind)> {
+            e.active()
+                .into_iter()
+                .map(|x| (x.subject, x.kind))
+                .collect()
+        };
+        down(&a);
+        // The task of `other` takes its view: rs1-b still answers.
+        let (stale, _) = engine.correlate(&other, &[]);
+        assert!(stale.firing.is_empty());
+        // rs1-b loses its third packet; its task takes a view and applies it first.
+        down(&b);
+        let (fresh, _) = engine.correlate(&b, &[]);
+        engine.apply_groups(fresh);
+        let raised = vec![("rs1".to_owned(), AlertKind::RouteServerDown)];
+        assert_eq!(rs_alerts(&engine), raised);
+        // Now the older view arrives: it must not resolve the alert.
+        engine.apply_groups(stale);
+        assert_eq!(rs_alerts(&engine), raised);
+        // A view taken after rs1-b answers again does resolve it.
+        up(&b);
+        let (later, _) = engine.correlate(&a, &[]);
+        engine.apply_groups(later);
+        assert!(rs_alerts(&engine).is_empty());
     }
 }

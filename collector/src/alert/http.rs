@@ -53,13 +53,27 @@ pub fn split_url(url: &str) -> Result<(String, String, String), HttpError> {
 
 /// POSTs `body` as JSON to `url`; returns the status code.
 pub async fn post_json(url: &str, body: Vec<u8>, timeout: Duration) -> Result<u16, HttpError> {
-    tokio::time::timeout(timeout, exchange(url, body))
+    tokio::time::timeout(timeout, exchange(url, Some(body), MAX_BODY))
+        .await
+        .map_err(|_| HttpError::Timeout(timeout))?
+        .map(|(status, _)| status)
+}
+
+/// GETs `url`; returns the status code and up to `max_body` bytes of the answer (a longer
+/// answer is an error).
+pub async fn get(url: &str, max_body: usize, timeout: Duration) -> Result<(u16, Bytes), HttpError> {
+    tokio::time::timeout(timeout, exchange(url, None, max_body))
         .await
         .map_err(|_| HttpError::Timeout(timeout))?
 }
 
-async fn exchange(url: &str, body: Vec<u8>) -> Result<u16, HttpError> {
+async fn exchange(
+    url: &str,
+    body: Option<Vec<u8>>,
+    max_body: usize,
+) -> Result<(u16, Bytes), HttpError> {
     let (addr, host, path) = split_url(url)?;
+    let posting = body.is_some();
     let stream = TcpStream::connect(addr.as_str())
         .await
         .map_err(|e| HttpError::Connect(addr.clone(), e))?;
@@ -72,22 +86,29 @@ async fn exchange(url: &str, body: Vec<u8>) -> Result<u16, HttpError> {
         }
     });
     let result = async {
-        let req = Request::builder()
-            .method("POST")
+        let mut req = Request::builder()
+            .method(if body.is_some() { "POST" } else { "GET" })
             .uri(path)
             .header("host", host)
-            .header("connection", "close")
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
+            .header("connection", "close");
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| HttpError::Http(e.to_string()))?;
         let resp = sender
             .send_request(req)
             .await
             .map_err(|e| HttpError::Http(e.to_string()))?;
         let status = resp.status().as_u16();
-        // Drain (bounded) so the server sees a clean exchange.
-        let _ = Limited::new(resp.into_body(), MAX_BODY).collect().await;
-        Ok(status)
+        // Read (bounded) so the server sees a clean exchange.
+        match Limited::new(resp.into_body(), max_body).collect().await {
+            Ok(answer) => Ok((status, answer.to_bytes())),
+            // An alert receiver's status is all that counts.
+            Err(_) if posting => Ok((status, Bytes::new())),
+            Err(e) => Err(HttpError::Http(format!("answer: {e}"))),
+        }
     }
     .await;
     driver.abort();

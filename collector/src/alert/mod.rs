@@ -25,6 +25,13 @@ pub const RESEND_INTERVAL: std::time::Duration = std::time::Duration::from_secs(
 
 /// SLA windows judged by the availability alert (the 30 d one is for the monthly report).
 pub const AVAILABILITY_WINDOWS: [&str; 2] = ["1h", "1d"];
+/// The correlated alert kinds, raised from a view over all tagged probes.
+pub const GROUP_KINDS: [AlertKind; 4] = [
+    AlertKind::SiteUnreachable,
+    AlertKind::LinkDown,
+    AlertKind::RouteServerDown,
+    AlertKind::MemberSessionDown,
+];
 /// Minutes with results a window needs before its availability is judged.
 pub const MIN_AVAILABILITY_MINUTES: u32 = 10;
 
@@ -52,6 +59,8 @@ pub enum AlertKind {
     RttAnomaly,
     /// Availability over the 1 h or 1 d window under the SLA target.
     AvailabilityLow,
+    /// A member's session on a route server left Established (from the route server's API).
+    MemberSessionDown,
 }
 
 impl AlertKind {
@@ -68,6 +77,7 @@ impl AlertKind {
             AlertKind::TrafficDrop => "FoxTrafficDrop",
             AlertKind::RttAnomaly => "FoxProbeRttAnomaly",
             AlertKind::AvailabilityLow => "FoxProbeAvailabilityLow",
+            AlertKind::MemberSessionDown => "FoxMemberSessionDown",
         }
     }
 
@@ -83,6 +93,7 @@ impl AlertKind {
             AlertKind::LinkDown => "link",
             AlertKind::RouteServerDown => "route_server",
             AlertKind::TrafficSurge | AlertKind::TrafficDrop => "traffic",
+            AlertKind::MemberSessionDown => "session",
         }
     }
 
@@ -95,6 +106,7 @@ impl AlertKind {
                 | AlertKind::TrafficDrop
                 | AlertKind::RttAnomaly
                 | AlertKind::AvailabilityLow
+                | AlertKind::MemberSessionDown
         )
     }
 }
@@ -306,27 +318,58 @@ impl AlertEngine {
             }
             return;
         }
-        let (groups, decisions) = {
-            let mut c = self.lock_correlator();
-            c.register(probe);
-            let groups = c.groups();
-            let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
-            let decisions = c.individual(probe, &groups, &checks, Instant::now(), |k| {
-                active.contains_key(&(probe.name.clone(), k))
-            });
-            (groups, decisions)
-        };
-        self.reconcile(
-            &[
-                AlertKind::SiteUnreachable,
-                AlertKind::LinkDown,
-                AlertKind::RouteServerDown,
-            ],
-            groups.firing,
-        );
+        let (groups, decisions) = self.correlate(probe, &checks);
+        self.apply_groups(groups);
         for ((kind, _, summary), fire) in checks.into_iter().zip(decisions) {
             self.set(&probe.name, kind, fire, summary, Vec::new());
         }
+    }
+
+    /// Registers `probe` with the correlator and takes a view of the group alerts as they
+    /// stand now, with the decisions on the probe's own `checks`.
+    pub fn correlate(
+        &self,
+        probe: &Arc<Probe>,
+        checks: &[(AlertKind, bool, String)],
+    ) -> (correlate::Groups, Vec<bool>) {
+        let mut c = self.lock_correlator();
+        c.register(probe);
+        let groups = c.groups();
+        let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let decisions = c.individual(probe, &groups, checks, Instant::now(), |k| {
+            active.contains_key(&(probe.name.clone(), k))
+        });
+        (groups, decisions)
+    }
+
+    /// Raises and resolves the group alerts (site, link, route server) as `groups` has
+    /// them, unless a newer view was applied already: between taking a view and applying
+    /// it another probe's task may have applied a later one, and the stale view would
+    /// resolve what it raised (the alert then fires again at the next evaluation). The
+    /// correlator stays locked while the alerts change, so views are applied in order.
+    pub fn apply_groups(&self, groups: correlate::Groups) {
+        let mut c = self.lock_correlator();
+        if !c.newest(&groups) {
+            return;
+        }
+        self.reconcile(&GROUP_KINDS, groups.firing);
+        drop(c);
+    }
+
+    /// Takes one poll of route server `rs`'s member sessions (admin API at `api`) and
+    /// raises or resolves the session and route-server alerts it changes.
+    pub fn update_sessions(
+        &self,
+        rs: &str,
+        api: &str,
+        poll: Result<Vec<crate::sessions::Session>, String>,
+    ) {
+        let groups = {
+            let mut c = self.lock_correlator();
+            c.set_sessions(rs, api, poll);
+            c.groups()
+        };
+        self.apply_groups(groups);
     }
 
     fn set(
@@ -352,6 +395,14 @@ impl AlertEngine {
                     };
                     a.insert(key, alert.clone());
                     Some(alert)
+                }
+                (true, true) => {
+                    // Still firing: keep what it says current (no new notification).
+                    if let Some(alert) = a.get_mut(&key) {
+                        alert.summary = summary;
+                        alert.symptoms = symptoms;
+                    }
+                    None
                 }
                 (false, true) => a.remove(&key).map(|mut alert| {
                     alert.ends_at = Some(SystemTime::now());
@@ -406,7 +457,8 @@ fn record(h: &fox_history::HistoryHandle, alert: &Alert) {
                 | AlertKind::LossHigh
                 | AlertKind::TrafficDrop
                 | AlertKind::RttAnomaly
-                | AlertKind::AvailabilityLow => "warning",
+                | AlertKind::AvailabilityLow
+                | AlertKind::MemberSessionDown => "warning",
             };
             let mut symptoms = alert.summary.clone();
             for s in &alert.symptoms {

@@ -14,6 +14,7 @@
 //! - Drop: a member whose baseline is at least `busy_bps` falls under `drop_ratio` of it.
 
 pub mod rtt;
+pub mod seed;
 pub mod talkers;
 
 use std::collections::HashMap;

@@ -138,6 +138,16 @@ impl RttBaseline {
         }
     }
 
+    /// Judges and learns past `(rtt, unix time)` samples, oldest first (from the history
+    /// store); what they said about anomalies is not kept: judging starts afresh.
+    pub fn seed(&mut self, samples: impl Iterator<Item = (f64, u64)>) {
+        for (rtt, at) in samples {
+            self.observe(rtt, at);
+        }
+        self.outside = 0;
+        self.anomaly = None;
+    }
+
     /// The anomaly going on, if any.
     pub fn anomaly(&self) -> Option<RttAnomaly> {
         self.anomaly

@@ -97,7 +97,7 @@ pub fn parse_reply(packet: &[u8], v6: bool, raw_v4: bool, id: u16, token: u64) -
     (got_token == token && (!raw_v4 || got_id == id)).then_some(seq)
 }
 
-fn set_timestamping(s: &Socket) -> io::Result<()> {
+pub(crate) fn set_timestamping(s: &Socket) -> io::Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: a valid socket fd and a c_int option value of the right size.
     let r = unsafe {
@@ -181,7 +181,18 @@ impl IcmpSocket {
 }
 
 /// `recvmsg` with room for the SCM_TIMESTAMPNS control message.
-fn recv_with_time(s: &Socket, buf: &mut [u8]) -> io::Result<(usize, Option<SystemTime>)> {
+pub(crate) fn recv_with_time(
+    s: &Socket,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<SystemTime>)> {
+    recv_from_with_time(s, buf).map(|(n, _, t)| (n, t))
+}
+
+/// `recv_with_time` that also gives the sender's address.
+pub(crate) fn recv_from_with_time(
+    s: &Socket,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<SocketAddr>, Option<SystemTime>)> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
@@ -215,7 +226,34 @@ fn recv_with_time(s: &Socket, buf: &mut [u8]) -> io::Result<(usize, Option<Syste
             c = libc::CMSG_NXTHDR(&msg, c);
         }
     }
-    Ok((n as usize, time))
+    // SAFETY: zeroed at first, then the kernel wrote an address of `msg_namelen` bytes.
+    let from = socket_addr(unsafe { &name.assume_init() }, msg.msg_namelen);
+    Ok((n as usize, from, time))
+}
+
+/// The IPv4 or IPv6 address the kernel wrote into `ss` (`len` bytes), if it is one.
+fn socket_addr(ss: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+    let len = len as usize;
+    let p: *const libc::sockaddr_storage = ss;
+    match libc::c_int::from(ss.ss_family) {
+        libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family says a sockaddr_in is there, and it fits in the storage.
+            let a: libc::sockaddr_in = unsafe { std::ptr::read_unaligned(p.cast()) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::from((ip, u16::from_be(a.sin_port))))
+        }
+        libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: the family says a sockaddr_in6 is there, and it fits in the storage.
+            let a: libc::sockaddr_in6 = unsafe { std::ptr::read_unaligned(p.cast()) };
+            Some(SocketAddr::V6(std::net::SocketAddrV6::new(
+                std::net::Ipv6Addr::from(a.sin6_addr.s6_addr),
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
 }
 
 /// A token unlikely to be shared by two probes of two processes.
@@ -296,10 +334,10 @@ pub async fn run_icmp_probe(
                     (Some(sent), Some(wall)) if sent.elapsed() <= timeout => {
                         let rx = reply.kernel_time.filter(|t| *t >= wall).unwrap_or(now);
                         let rtt = rx.duration_since(wall).unwrap_or_default().as_secs_f64();
-                        probe.reply(rtt, unix_now());
+                        probe.reply_sent(sent, rtt, unix_now());
                     }
-                    (Some(_), _) => {
-                        probe.state().loss(unix_now());
+                    (Some(sent), _) => {
+                        probe.loss_sent(sent, unix_now());
                         probe.state().late += 1;
                     }
                     (None, _) => probe.state().late += 1,

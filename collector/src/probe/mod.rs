@@ -10,6 +10,7 @@ pub mod stamp;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 use fox_config::{ProbeSettings, SlaSettings};
 use prometheus::Histogram;
@@ -54,8 +55,13 @@ pub struct ProbeState {
     pub rtt_sum: f64,
     /// Last RTT in seconds.
     pub last_rtt: Option<f64>,
-    /// Lost packets in a row since the last reply.
+    /// Lost packets in a row, in the order they were sent, after the newest packet that
+    /// was answered.
     pub consecutive_lost: u32,
+    /// When the newest answered packet was sent.
+    pub newest_reply: Option<Instant>,
+    /// When the first packet of the current loss streak was sent.
+    pub streak_from: Option<Instant>,
     /// Last results, newest at the back: `Some(rtt)` or `None` for a loss.
     pub recent: VecDeque<Option<f64>>,
     /// Per-minute results for availability.
@@ -65,23 +71,51 @@ pub struct ProbeState {
 }
 
 impl ProbeState {
-    /// Records a reply with `rtt` seconds at unix time `now`.
+    /// Records a reply with `rtt` seconds at unix time `now` to the packet sent last.
     pub fn reply(&mut self, rtt: f64, now: u64) {
+        self.reply_sent(Instant::now(), rtt, now);
+    }
+
+    /// Records a reply with `rtt` seconds at unix time `now` to the packet sent at `sent`.
+    pub fn reply_sent(&mut self, sent: Instant, rtt: f64, now: u64) {
         self.received += 1;
         self.rtt_sum += rtt;
         self.last_rtt = Some(rtt);
-        self.consecutive_lost = 0;
+        if self.newest_reply.is_none_or(|n| sent >= n) {
+            self.newest_reply = Some(sent);
+        }
+        // A reply to a packet sent before the streak began does not end it.
+        if self.streak_from.is_none_or(|f| sent >= f) {
+            self.consecutive_lost = 0;
+            self.streak_from = None;
+        }
         self.push(Some(rtt));
         self.minutes.record(now, true);
         self.rtt_baseline.observe(rtt, now);
     }
 
-    /// Records a loss at unix time `now`.
+    /// Records a loss at unix time `now` (of a packet sent after the last reply).
     pub fn loss(&mut self, now: u64) {
         self.lost += 1;
         self.consecutive_lost = self.consecutive_lost.saturating_add(1);
         self.push(None);
         self.minutes.record(now, false);
+    }
+
+    /// Records the loss, at unix time `now`, of the packet sent at `sent`. A packet sent
+    /// before the newest answered one does not make the probe down: when a target comes
+    /// back, packets sent during the outage expire after the first replies.
+    pub fn loss_sent(&mut self, sent: Instant, now: u64) {
+        if self.newest_reply.is_some_and(|n| sent < n) {
+            self.lost += 1;
+            self.push(None);
+            self.minutes.record(now, false);
+        } else {
+            if self.consecutive_lost == 0 {
+                self.streak_from = Some(sent);
+            }
+            self.loss(now);
+        }
     }
 
     fn push(&mut self, r: Option<f64>) {
@@ -183,12 +217,17 @@ impl Probe {
         }
     }
 
-    /// Records a reply.
+    /// Records a reply to the packet sent last.
     pub fn reply(&self, rtt: f64, now: u64) {
+        self.reply_sent(Instant::now(), rtt, now);
+    }
+
+    /// Records a reply to the packet sent at `sent`.
+    pub fn reply_sent(&self, sent: Instant, rtt: f64, now: u64) {
         if let Some(h) = &self.rtt_histogram {
             h.observe(rtt);
         }
-        self.state().reply(rtt, now);
+        self.state().reply_sent(sent, rtt, now);
         if let Some(h) = self.history.get() {
             let us = (rtt * 1e6).round().clamp(0.0, f64::from(u32::MAX)) as u32;
             let ts = i64::try_from(now).unwrap_or(i64::MAX);
@@ -196,9 +235,19 @@ impl Probe {
         }
     }
 
-    /// Records a lost test packet.
+    /// Records a lost test packet (sent after the last reply).
     pub fn loss(&self, now: u64) {
         self.state().loss(now);
+        self.record_loss(now);
+    }
+
+    /// Records the loss of the test packet sent at `sent`.
+    pub fn loss_sent(&self, sent: Instant, now: u64) {
+        self.state().loss_sent(sent, now);
+        self.record_loss(now);
+    }
+
+    fn record_loss(&self, now: u64) {
         if let Some(h) = self.history.get() {
             let ts = i64::try_from(now).unwrap_or(i64::MAX);
             h.record(|b| b.add_probe_result(&self.name, ts, None));
@@ -270,5 +319,49 @@ impl Probe {
                 "met": met,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The other flap of the correlation test: when a site came back, its probes' first
+    /// replies made them up, then the packets sent during the outage expired one after the
+    /// other, made three losses "in a row" and the probes down again: the site alert
+    /// resolved, fired again and resolved.
+    #[test]
+    fn losses_of_packets_older_than_the_newest_reply_do_not_make_a_probe_down() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut st = ProbeState::default();
+        // Outage: three packets lost, down.
+        for ms in [0, 20, 40] {
+            st.loss_sent(at(ms), 1);
+        }
+        assert!(st.down());
+        // Back: the packet sent at 100 ms is answered; those of 60 and 80 ms (sent into
+        // the outage) expire after that.
+        st.reply_sent(at(100), 0.001, 2);
+        st.loss_sent(at(60), 2);
+        st.loss_sent(at(80), 2);
+        st.loss_sent(at(90), 2);
+        assert!(st.up(), "{} in a row", st.consecutive_lost);
+        assert_eq!((st.lost, st.received), (6, 1));
+        // They are still losses for the loss ratio and availability.
+        assert_eq!(st.recent.iter().filter(|r| r.is_none()).count(), 6);
+        // Packets sent after the newest reply count: three of them and it is down.
+        for ms in [120, 140] {
+            st.loss_sent(at(ms), 3);
+        }
+        assert!(st.up());
+        st.loss_sent(at(160), 3);
+        assert!(st.down());
+        // A reply to an older packet arriving late does not end a newer streak.
+        st.reply_sent(at(110), 0.001, 3);
+        assert!(st.down());
+        st.reply_sent(at(180), 0.001, 3);
+        assert!(st.up());
     }
 }

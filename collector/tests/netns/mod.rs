@@ -109,6 +109,17 @@ where
     F: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    spawn_in_ns(ns, fut)
+        .join()
+        .map_err(|_| "namespace thread panicked".to_string())?
+}
+
+/// `in_ns` without waiting: the thread runs `fut` in namespace `ns` in the background.
+pub fn spawn_in_ns<F, T>(ns: String, fut: F) -> std::thread::JoinHandle<Result<T, String>>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
     std::thread::spawn(move || {
         let file = File::open(format!("/var/run/netns/{ns}")).map_err(|e| e.to_string())?;
         // SAFETY: setns on a valid namespace fd; it only changes this thread's namespace.
@@ -121,6 +132,4 @@ where
             .map_err(|e| e.to_string())?;
         Ok(rt.block_on(fut))
     })
-    .join()
-    .map_err(|_| "namespace thread panicked".to_string())?
 }
