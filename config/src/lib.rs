@@ -41,6 +41,9 @@ pub use policy::{
     DEFAULT_TRANSIT_FREE_ASNS,
 };
 
+pub use model::{
+    DEFAULT_CONNECTION_RATE_LIMIT, DEFAULT_CONNECTION_RATE_WINDOW, DEFAULT_MAX_PENDING_CONNECTIONS,
+};
 pub use secret::{Password, MAX_PASSWORD_LEN};
 
 /// Largest configuration file accepted (bytes); bounds memory and parse time.

@@ -9,7 +9,8 @@
 //! the process is still running. Logs: `target/tmp/rawpeer/<test>/`.
 //!
 //! `lan` numbers: header 10-19, open 20-29, fsm 30-39, update 40-59,
-//! as4 60-69, misc 70-79, roles 80-89, reload 90-99, hostile 100-109.
+//! as4 60-69, misc 70-79, roles 80-89, reload 90-99, hostile 100-109
+//! (limits 104).
 
 mod fox;
 mod lab;
@@ -20,6 +21,7 @@ mod as4;
 mod fsm;
 mod header;
 mod hostile;
+mod limits;
 mod misc;
 mod open;
 mod reload;

@@ -288,6 +288,7 @@ mod tests {
             role,
             password: None,
             ttl_security: false,
+            max_inbound_pending: crate::session::MAX_INBOUND_PENDING,
         }
     }
 
