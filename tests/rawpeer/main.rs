@@ -10,7 +10,7 @@
 //!
 //! `lan` numbers: header 10-19, open 20-29, fsm 30-39, update 40-59,
 //! as4 60-69, misc 70-79, roles 80-89, reload 90-99, hostile 100-109
-//! (limits 104).
+//! (limits 104, 1,000-flap soak 105).
 
 mod fox;
 mod lab;
