@@ -25,6 +25,9 @@ pub const RATE_TICK: Duration = Duration::from_secs(10);
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// Kernel receive buffer asked for on each sFlow socket.
 const RECV_BUFFER: usize = 4 * 1024 * 1024;
+/// A rejected sFlow datagram is logged at most this often; every one is counted in
+/// `fox_sflow_decode_errors_total`, and the log line says how many were not logged.
+pub const REJECT_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Per-member totals at one instant: [in bytes, out bytes, in packets, out packets].
 pub(crate) type Totals = Vec<[u64; 4]>;
@@ -47,6 +50,14 @@ struct Inner {
     archive: Mutex<Option<ArchiveMetrics>>,
     history: Mutex<Option<(fox_history::HistoryHandle, std::path::PathBuf)>>,
     report: Mutex<Option<Arc<crate::api_report::ReportContext>>>,
+    rejects: Mutex<RejectLog>,
+}
+
+/// When a rejected datagram was last logged, and how many were rejected since without a line.
+#[derive(Default)]
+struct RejectLog {
+    last: Option<Instant>,
+    unlogged: u64,
 }
 
 /// Seconds since the Unix epoch.
@@ -100,6 +111,7 @@ impl Collector {
                 archive: Mutex::new(None),
                 history: Mutex::new(None),
                 report: Mutex::new(None),
+                rejects: Mutex::new(RejectLog::default()),
             }),
         }
     }
@@ -111,10 +123,46 @@ impl Collector {
 
     /// Decodes and accounts one datagram received now.
     pub fn ingest(&self, bytes: &[u8]) {
+        self.ingest_inner(bytes, None);
+    }
+
+    /// Decodes and accounts one datagram received now from `from`.
+    pub fn ingest_from(&self, bytes: &[u8], from: SocketAddr) {
+        self.ingest_inner(bytes, Some(from));
+    }
+
+    fn ingest_inner(&self, bytes: &[u8], from: Option<SocketAddr>) {
         let now = unix_now();
-        if let Err(e) = self.state().ingest(bytes, now) {
-            tracing::debug!(error = %e, "sFlow datagram rejected");
+        let result = self.state().ingest(bytes, now);
+        if let Err(e) = result {
+            self.log_reject(&e, from, bytes.len());
         }
+    }
+
+    /// Logs a rejected datagram unless one was logged less than `REJECT_LOG_INTERVAL` ago
+    /// (a flood of garbage must not become a flood of log lines).
+    fn log_reject(&self, e: &crate::sflow::DecodeError, from: Option<SocketAddr>, len: usize) {
+        let unlogged = {
+            let mut r = self.inner.rejects.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            if r.last
+                .is_some_and(|t| now.duration_since(t) < REJECT_LOG_INTERVAL)
+            {
+                r.unlogged += 1;
+                return;
+            }
+            r.last = Some(now);
+            std::mem::take(&mut r.unlogged)
+        };
+        let from = from.map(|a| a.to_string()).unwrap_or_default();
+        tracing::warn!(
+            error = %e,
+            kind = e.kind(),
+            from = %from,
+            length = len,
+            not_logged_since_last = unlogged,
+            "sFlow datagram rejected (at most one line per 10 s; all are counted in fox_sflow_decode_errors_total)"
+        );
     }
 
     /// Adds a probe for `settings` (its RTTs feed the histogram); the caller runs it.
@@ -333,7 +381,7 @@ pub async fn listen(
     loop {
         tokio::select! {
             r = sock.recv_from(&mut buf) => match r {
-                Ok((n, _from)) => collector.ingest(&buf[..n]),
+                Ok((n, from)) => collector.ingest_from(&buf[..n], from),
                 Err(e) => {
                     tracing::warn!(error = %e, "sFlow receive");
                     tokio::time::sleep(Duration::from_millis(10)).await;

@@ -267,6 +267,9 @@ const RS_KEYS: &[&str] = &[
     "api",
     "hold_time",
     "connect_retry",
+    "connection_rate_limit",
+    "connection_rate_window",
+    "max_pending_connections",
 ];
 
 fn decode_route_servers(cx: &mut Ctx, node: &Node) -> Option<Vec<RouteServer>> {
@@ -417,6 +420,7 @@ fn decode_route_server(
         }),
         None => Some(Duration::from_secs(30)),
     };
+    let (rate_limit, rate_window, pending) = decode_connection_limits(cx, f);
     Some(RouteServer {
         name: name?,
         asn: asn?,
@@ -429,7 +433,41 @@ fn decode_route_server(
         api: api?,
         hold_time: hold_time?,
         connect_retry: connect_retry?,
+        connection_rate_limit: rate_limit?,
+        connection_rate_window: rate_window?,
+        max_pending_connections: pending?,
     })
+}
+
+/// `connection_rate_limit` (1..=100000), `connection_rate_window` (1s..=1h) and
+/// `max_pending_connections` (1..=64) of a route server, defaults where absent.
+fn decode_connection_limits(
+    cx: &mut Ctx,
+    f: &Fields<'_>,
+) -> (Option<u32>, Option<Duration>, Option<u32>) {
+    use crate::model::{
+        DEFAULT_CONNECTION_RATE_LIMIT, DEFAULT_CONNECTION_RATE_WINDOW,
+        DEFAULT_MAX_PENDING_CONNECTIONS,
+    };
+    let limit = match f.get("connection_rate_limit") {
+        Some(n) => cx.int(n, "connection_rate_limit", 1, 100_000),
+        None => Some(DEFAULT_CONNECTION_RATE_LIMIT),
+    };
+    let window = match f.get("connection_rate_window") {
+        Some(n) => cx.duration(n, "connection_rate_window").and_then(|d| {
+            if d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
+                cx.err(n.loc, "`connection_rate_window` must be between 1s and 1h");
+                return None;
+            }
+            Some(d)
+        }),
+        None => Some(DEFAULT_CONNECTION_RATE_WINDOW),
+    };
+    let pending = match f.get("max_pending_connections") {
+        Some(n) => cx.int(n, "max_pending_connections", 1, 64),
+        None => Some(DEFAULT_MAX_PENDING_CONNECTIONS),
+    };
+    (limit, window, pending)
 }
 
 fn decode_blackhole(cx: &mut Ctx, node: &Node) -> Option<Blackhole> {

@@ -43,6 +43,9 @@ pub use policy::{
     DEFAULT_TRANSIT_FREE_ASNS,
 };
 
+pub use model::{
+    DEFAULT_CONNECTION_RATE_LIMIT, DEFAULT_CONNECTION_RATE_WINDOW, DEFAULT_MAX_PENDING_CONNECTIONS,
+};
 pub use secret::{Password, MAX_PASSWORD_LEN};
 pub use tcp_ao::{AoAlgorithm, AoSecret, TcpAo, TcpAoKey, MAX_AO_SECRET_LEN};
 

@@ -99,7 +99,23 @@ pub struct RouteServer {
     pub hold_time: Duration,
     /// Connect retry timer (default 30 s).
     pub connect_retry: Duration,
+    /// BGP connections one source address may open per `connection_rate_window`; more are
+    /// closed at once (default [`DEFAULT_CONNECTION_RATE_LIMIT`]).
+    pub connection_rate_limit: u32,
+    /// The window of `connection_rate_limit` (default [`DEFAULT_CONNECTION_RATE_WINDOW`]).
+    pub connection_rate_window: Duration,
+    /// Inbound connections of one neighbour that may be opening (OpenSent / OpenConfirm) at
+    /// once; more are closed (default [`DEFAULT_MAX_PENDING_CONNECTIONS`]).
+    pub max_pending_connections: u32,
 }
+
+/// Default of `connection_rate_limit`: a member's router reconnects a few times a minute at most.
+pub const DEFAULT_CONNECTION_RATE_LIMIT: u32 = 50;
+/// Default of `connection_rate_window`.
+pub const DEFAULT_CONNECTION_RATE_WINDOW: Duration = Duration::from_secs(10);
+/// Default of `max_pending_connections`: one is enough, two covers a reconnect racing the
+/// old connection's teardown.
+pub const DEFAULT_MAX_PENDING_CONNECTIONS: u32 = 2;
 
 /// Blackhole next hops announced in place of a member's for RFC 7999 requests.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -193,6 +193,7 @@ fn neighbor_parts(
         router_id: rs.router_id,
         hold_time: rs.hold_time.as_secs().min(u16::MAX as u64) as u16,
         connect_retry: rs.connect_retry,
+        max_inbound_pending: rs.max_pending_connections as usize,
         max_prefix_restart: match n.policy.max_prefix_action {
             MaxPrefixAction::Restart => Some(n.policy.max_prefix_restart_after),
             _ => None,
@@ -432,6 +433,7 @@ pub async fn run_with_reload(
             l.clone(),
             by_addr.clone(),
             metrics.clone(),
+            listener::RateLimit::new(rs.connection_rate_limit, rs.connection_rate_window),
         ));
     }
     tokio::spawn(watch_md5_drops(metrics.clone()));

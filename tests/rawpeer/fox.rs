@@ -93,6 +93,18 @@ impl Fox {
         members: &[Member],
         policies: &[(&str, &str)],
     ) -> Result<Fox> {
+        Fox::start_with_rs(test, lan, members, policies, "").await
+    }
+
+    /// As [`Fox::start_with`], with `rs_keys` (YAML lines indented for the
+    /// route server's mapping) added to the route server.
+    pub async fn start_with_rs(
+        test: &str,
+        lan: u8,
+        members: &[Member],
+        policies: &[(&str, &str)],
+        rs_keys: &str,
+    ) -> Result<Fox> {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join("rawpeer")
             .join(test);
@@ -104,7 +116,12 @@ impl Fox {
             let bgp = SocketAddr::from((rs_ip, free_port(rs_ip)?));
             let api = SocketAddr::from((rs_ip, free_port(rs_ip)?));
             let cfg = dir.join("fox.yaml");
-            fs::write(&cfg, config(lan, bgp.port(), api, members, policies))?;
+            let text = config(lan, bgp.port(), api, members, policies).replacen(
+                "connect_retry: 5s\n",
+                &format!("connect_retry: 5s\n{rs_keys}"),
+                1,
+            );
+            fs::write(&cfg, text)?;
             let log = dir.join(format!("fox-{attempt}.log"));
             let out = fs::File::create(&log)?;
             let child = Command::new(env!("CARGO_BIN_EXE_fox"))

@@ -220,14 +220,59 @@ async fn flapping_member_soak() -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200)
         .min(2000);
-    let mut lab = Lab::start("hostile_soak", 101).await?;
+    // At most 4 connections a second from A: under the default per-source
+    // rate limit (50 per 10 s).
+    soak(
+        "hostile_soak",
+        101,
+        flaps,
+        2000,
+        "",
+        Duration::from_millis(250),
+        20 * 1024,
+    )
+    .await
+}
+
+/// A flaps 1,000 times carrying 200 routes, with the same checks as
+/// [`flapping_member_soak`] and RSS back within 8 MiB of its value after the
+/// first flap. The route server allows A's 1,000 connections
+/// (`connection_rate_limit: 2000` per 10 s), so the flaps are not paced.
+#[tokio::test]
+async fn thousand_flaps_soak() -> Result<()> {
+    soak(
+        "hostile_soak_1000",
+        105,
+        1000,
+        200,
+        "    connection_rate_limit: 2000\n",
+        Duration::ZERO,
+        8 * 1024,
+    )
+    .await
+}
+
+/// A flaps `flaps` times with `routes` routes, each cycle at least `pace`
+/// long; B must see every announcement and withdrawal exactly once per flap
+/// and nothing else; RSS must end within `slack_kib` of its value after the
+/// first flap; A's routes must be gone from the RIB.
+async fn soak(
+    test: &str,
+    lan: u8,
+    flaps: usize,
+    routes_per_flap: usize,
+    rs_keys: &str,
+    pace: Duration,
+    slack_kib: u64,
+) -> Result<()> {
+    let mut lab = Lab::start_with_rs(test, lan, rs_keys).await?;
     let pid = lab.fox.pid();
-    let nets = routes(2000);
+    let nets = routes(routes_per_flap);
     let want: BTreeSet<IpNet> = nets.iter().map(|n| IpNet::V4(*n)).collect();
     let mut baseline = 0;
+    let mut peak = 0;
     let t0 = Instant::now();
     for i in 0..flaps {
-        // At most 4 connections a second from A: under the per-source rate limit.
         let cycle = Instant::now();
         let mut a = lab.a_reconnect().await?;
         for chunk in nets.chunks(500) {
@@ -237,6 +282,9 @@ async fn flapping_member_soak() -> Result<()> {
         b_sees(&mut lab, &want, true)
             .await
             .with_context(|| format!("flap {i}: announce"))?;
+        if i % 50 == 0 {
+            peak = peak.max(rss_kib(pid)?);
+        }
         a.send_raw(&msgs::notification(6, 2, &[])).await?;
         drop(a);
         b_sees(&mut lab, &want, false)
@@ -246,17 +294,18 @@ async fn flapping_member_soak() -> Result<()> {
         if i == 0 {
             baseline = rss_kib(pid)?;
         }
-        tokio::time::sleep_until(cycle + Duration::from_millis(250)).await;
+        tokio::time::sleep_until(cycle + pace).await;
     }
     let end = rss_kib(pid)?;
     println!(
-        "soak: {flaps} flaps x {} routes in {:?}; RSS after first flap {baseline} KiB, at the end {end} KiB",
+        "soak {test}: {flaps} flaps x {} routes in {:?}; RSS after first flap {baseline} KiB, \
+         highest sampled with routes up {peak} KiB, at the end {end} KiB",
         nets.len(),
         t0.elapsed()
     );
     ensure!(
-        end <= baseline + 20 * 1024,
-        "RSS grew from {baseline} KiB to {end} KiB"
+        end <= baseline + slack_kib,
+        "RSS grew from {baseline} KiB to {end} KiB (allowed {slack_kib} KiB)"
     );
     let accepted = lab.fox.routes(lab.a_addr(), "received").await?;
     ensure!(

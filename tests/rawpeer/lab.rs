@@ -47,7 +47,12 @@ pub fn net(s: &str) -> Ipv4Net {
 impl Lab {
     /// Start fox on 127.0.`lan`.0/24, bring B up and have it announce its route.
     pub async fn start(test: &str, lan: u8) -> Result<Lab> {
-        let fox = Fox::start(test, lan, &[A, B, C]).await?;
+        Lab::start_with_rs(test, lan, "").await
+    }
+
+    /// As [`Lab::start`], with `rs_keys` added to the route server's configuration.
+    pub async fn start_with_rs(test: &str, lan: u8, rs_keys: &str) -> Result<Lab> {
+        let fox = Fox::start_with_rs(test, lan, &[A, B, C], &[], rs_keys).await?;
         let b_addr = fox.addr(B.host);
         let mut b = RawPeer::establish("B", b_addr, fox.bgp, &OpenOpts::new(B.asn, b_addr)).await?;
         fox.wait_established(b_addr).await?;

@@ -9,8 +9,8 @@
 //! the process is still running. Logs: `target/tmp/rawpeer/<test>/`.
 //!
 //! `lan` numbers: header 10-19, open 20-29, fsm 30-39, update 40-59,
-//! as4 60-69, misc 70-79, roles 80-89, reload 90-99, hostile 100-109,
-//! mrt_cli 110-119.
+//! as4 60-69, misc 70-79, roles 80-89, reload 90-99, hostile 100-109
+//! (limits 104, 1,000-flap soak 105), mrt_cli 110-119.
 
 mod fox;
 mod lab;
@@ -21,6 +21,7 @@ mod as4;
 mod fsm;
 mod header;
 mod hostile;
+mod limits;
 mod misc;
 mod mrt_cli;
 mod open;

@@ -341,6 +341,16 @@ impl Reloader {
             if o.listen != n.listen || o.port != n.port || o.api != n.api {
                 tracing::warn!(old = ?(&o.listen, o.port, o.api), new = ?(&n.listen, n.port, n.api), "listen addresses, BGP port and API address not changed: a restart is needed to apply them");
             }
+            let limits = |r: &fox_config::RouteServer| {
+                (
+                    r.connection_rate_limit,
+                    r.connection_rate_window,
+                    r.max_pending_connections,
+                )
+            };
+            if limits(o) != limits(n) {
+                tracing::warn!(old = ?limits(o), new = ?limits(n), "connection_rate_limit, connection_rate_window and max_pending_connections not changed for the listeners and running sessions: a restart is needed to apply them");
+            }
         }
         if old.blackhole != new.blackhole {
             tracing::warn!("blackhole next hops not changed: a restart is needed to apply them");
@@ -379,6 +389,7 @@ mod tests {
             password: None,
             ttl_security: false,
             tcp_ao,
+            max_inbound_pending: crate::session::MAX_INBOUND_PENDING,
         }
     }
 

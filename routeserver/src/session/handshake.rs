@@ -289,6 +289,7 @@ mod tests {
             password: None,
             ttl_security: false,
             tcp_ao: None,
+            max_inbound_pending: crate::session::MAX_INBOUND_PENDING,
         }
     }
 

@@ -28,11 +28,11 @@ pub struct PeerEntry {
 /// adds and removes entries while the listeners run.
 pub type PeerMap = Arc<RwLock<HashMap<IpAddr, PeerEntry>>>;
 
-/// Connections one source address may open per [`RATE_WINDOW`]; more are
-/// closed at once (a member's router reconnects a few times a minute at most).
-pub const RATE_MAX: u32 = 50;
-/// The window of [`RATE_MAX`].
-pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+/// Default of the connections one source address may open per window
+/// (`connection_rate_limit`); more are closed at once.
+pub const RATE_MAX: u32 = fox_config::DEFAULT_CONNECTION_RATE_LIMIT;
+/// Default window of [`RATE_MAX`] (`connection_rate_window`).
+pub const RATE_WINDOW: Duration = fox_config::DEFAULT_CONNECTION_RATE_WINDOW;
 /// Sources tracked by the rate limit before old entries are dropped.
 const RATE_TABLE_MAX: usize = 4096;
 
@@ -148,30 +148,47 @@ pub enum Rate {
 }
 
 /// Connections per source address in a fixed window.
-#[derive(Default)]
+#[derive(Clone, Debug)]
 pub struct RateLimit {
     seen: HashMap<IpAddr, (Instant, u32)>,
+    max: u32,
+    window: Duration,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit::new(RATE_MAX, RATE_WINDOW)
+    }
 }
 
 impl RateLimit {
+    /// At most `max` connections per source address per `window`.
+    pub fn new(max: u32, window: Duration) -> Self {
+        RateLimit {
+            seen: HashMap::new(),
+            max,
+            window,
+        }
+    }
+
     /// Count a connection from `ip` at `now`.
     pub fn check(&mut self, ip: IpAddr, now: Instant) -> Rate {
         if self.seen.len() >= RATE_TABLE_MAX && !self.seen.contains_key(&ip) {
             self.seen
-                .retain(|_, (start, _)| now.duration_since(*start) < RATE_WINDOW);
+                .retain(|_, (start, _)| now.duration_since(*start) < self.window);
             if self.seen.len() >= RATE_TABLE_MAX {
                 // Flooded by many sources: forget the table rather than grow.
                 self.seen.clear();
             }
         }
         let e = self.seen.entry(ip).or_insert((now, 0));
-        if now.duration_since(e.0) >= RATE_WINDOW {
+        if now.duration_since(e.0) >= self.window {
             *e = (now, 0);
         }
         e.1 = e.1.saturating_add(1);
         match e.1 {
-            n if n <= RATE_MAX => Rate::Allow,
-            n if n == RATE_MAX + 1 => Rate::RefuseFirst,
+            n if n <= self.max => Rate::Allow,
+            n if n == self.max.saturating_add(1) => Rate::RefuseFirst,
             _ => Rate::Refuse,
         }
     }
@@ -184,9 +201,13 @@ fn refuse(metrics: &Metrics, reason: &str) {
         .inc();
 }
 
-/// Accept connections forever, dispatching by source address.
-pub async fn accept_loop(listener: Arc<TcpListener>, peers: PeerMap, metrics: Arc<Metrics>) {
-    let mut rate = RateLimit::default();
+/// Accept connections forever, dispatching by source address, with the per-source `rate` limit.
+pub async fn accept_loop(
+    listener: Arc<TcpListener>,
+    peers: PeerMap,
+    metrics: Arc<Metrics>,
+    mut rate: RateLimit,
+) {
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(x) => x,
@@ -202,7 +223,7 @@ pub async fn accept_loop(listener: Arc<TcpListener>, peers: PeerMap, metrics: Ar
             r => {
                 refuse(&metrics, "rate-limited");
                 if r == Rate::RefuseFirst {
-                    tracing::warn!(peer = %ip, max = RATE_MAX, window_s = RATE_WINDOW.as_secs(), "too many connections from this address: refusing for the rest of the window");
+                    tracing::warn!(peer = %ip, max = rate.max, window_s = rate.window.as_secs(), "too many connections from this address: refusing for the rest of the window");
                 }
                 continue;
             }

@@ -53,12 +53,14 @@ pub struct NeighborConfig {
     pub ttl_security: bool,
     /// TCP-AO keys (RFC 5925) at start; a reload rolls them in [`PeerHandle::ao`].
     pub tcp_ao: Option<fox_config::TcpAo>,
+    /// Inbound connections that may be in OpenSent / OpenConfirm at once
+    /// (`max_pending_connections` of the route server); more are closed.
+    pub max_inbound_pending: usize,
 }
 
-/// Inbound connections of one neighbour that may be in OpenSent or
-/// OpenConfirm at once; more are closed (one is enough, two covers a
-/// reconnect racing the old connection's teardown).
-pub const MAX_INBOUND_PENDING: usize = 2;
+/// Default of the inbound connections of one neighbour that may be in
+/// OpenSent or OpenConfirm at once (`max_pending_connections`).
+pub const MAX_INBOUND_PENDING: usize = fox_config::DEFAULT_MAX_PENDING_CONNECTIONS as usize;
 
 /// Shared view of a session for the API.
 pub type SharedStatus = Arc<Mutex<PeerStatus>>;
@@ -327,9 +329,9 @@ async fn run_peer(
                     drop(stream);
                     continue;
                 }
-                if conns.values().filter(|c| !c.outbound).count() >= MAX_INBOUND_PENDING {
+                if conns.values().filter(|c| !c.outbound).count() >= cfg.max_inbound_pending {
                     env.metrics.connections_refused.with_label_values(&["pending-cap"]).inc();
-                    tracing::warn!(peer = %cfg.address, asn = cfg.asn, "connection refused: {MAX_INBOUND_PENDING} connections from this neighbour are already opening");
+                    tracing::warn!(peer = %cfg.address, asn = cfg.asn, cap = cfg.max_inbound_pending, "connection refused: as many connections as the cap from this neighbour are already opening");
                     drop(stream);
                     continue;
                 }
