@@ -75,6 +75,18 @@ pub fn with_extra(vrps: &VrpSet, extra: &[Vrp]) -> VrpSet {
     vrps.iter().chain(extra.iter().copied()).collect()
 }
 
+/// Distinct IPv4 prefixes among the VRPs (what OpenBGPD's `bgpctl show sets` counts).
+pub fn v4_prefixes(vrps: &VrpSet) -> usize {
+    let mut p: Vec<IpNet> = vrps
+        .iter()
+        .filter(|v| matches!(v.prefix, IpNet::V4(_)))
+        .map(|v| v.prefix)
+        .collect();
+    p.sort_unstable();
+    p.dedup();
+    p.len()
+}
+
 /// Prefixes of `table` that are not RPKI-invalid against `vrps` (what each receiver holds).
 pub fn count_ok(table: &Table, vrps: &VrpSet) -> usize {
     table
@@ -142,6 +154,12 @@ mod tests {
         assert_eq!(b.len(), 3);
         // 20.0.0.0/16 exact VRP (max length 16) also covers 20.0.1.0/24: both invalid, once.
         assert_eq!(count_ok(&t, &b), 2);
+        let same_prefix = with_extra(&b, &[vrp("1.1.1.0/24", 24, 64)]);
+        assert_eq!(
+            v4_prefixes(&same_prefix),
+            3,
+            "one prefix, two origins: counted once"
+        );
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn run() -> Result<()> {
             vrps::write_json(&after, &dir.join("vrps-invalidate.json"))?;
             json!({
                 "vrps": v.len(), "vrps_v4": v.len_v4(), "vrps_v6": v.len_v6(),
+                "vrps_v4_prefixes": vrps::v4_prefixes(v),
                 "invalidate_vrps": extra.len(),
                 "invalidate_vrps_total": after.len(), "invalidate_vrps_v4": after.len_v4(),
                 "expect_after_invalidate": vrps::count_ok(&tbl, &after),
