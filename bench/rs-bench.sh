@@ -26,6 +26,7 @@
 #                          (revalidation s; 0 = skip)
 #   TIMEOUT=120            seconds a run may take from first UPDATE to all receivers full
 #   PERF=0                 1: `perf record -g` FOX during its runs (perf.data in the output dir)
+#   HEAPTRACK=0            1: run FOX under heaptrack (heaptrack.*.zst in the run's directory)
 #   MRT=...                table file (default: shared/data updates.et-header.2015.gz)
 #   BUILD=1                0: use the binaries as they are (no cargo build)
 #   BIN=target/release     where fox-blaster and fox-sink are; FOX=$BIN/fox the route server
@@ -328,7 +329,11 @@ start_rs() { # start_rs <kind> <nsenders> <dir>; sets RS_PID
         fox)
             fox_config "$dir/fox.yaml" "$n"
             mkdir -p "$OUT/fox-data"
-            if [ "$PERF" = 1 ]; then
+            if [ "${HEAPTRACK:-0}" = 1 ]; then
+                ip netns exec "$NS_RS" heaptrack -o "$dir/heaptrack" \
+                    env RUST_LOG=info "$FOX" routeserver --config "$dir/fox.yaml" --name rs1 \
+                    >"$dir/rs.log" 2>&1 &
+            elif [ "$PERF" = 1 ]; then
                 ip netns exec "$NS_RS" perf record -F 999 -g -o "$dir/perf.data" -- \
                     env RUST_LOG=info "$FOX" routeserver --config "$dir/fox.yaml" --name rs1 \
                     >"$dir/rs.log" 2>&1 &
