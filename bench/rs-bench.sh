@@ -330,8 +330,8 @@ start_rs() { # start_rs <kind> <nsenders> <dir>; sets RS_PID
             fox_config "$dir/fox.yaml" "$n"
             mkdir -p "$OUT/fox-data"
             if [ "${HEAPTRACK:-0}" = 1 ]; then
-                ip netns exec "$NS_RS" heaptrack -o "$dir/heaptrack" \
-                    env RUST_LOG=info "$FOX" routeserver --config "$dir/fox.yaml" --name rs1 \
+                ip netns exec "$NS_RS" env RUST_LOG=info heaptrack -o "$dir/heaptrack" \
+                    "$FOX" routeserver --config "$dir/fox.yaml" --name rs1 \
                     >"$dir/rs.log" 2>&1 &
             elif [ "$PERF" = 1 ]; then
                 ip netns exec "$NS_RS" perf record -F 999 -g -o "$dir/perf.data" -- \
