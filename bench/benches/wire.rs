@@ -26,6 +26,7 @@ fn stream() -> Option<(Vec<Vec<u8>>, usize)> {
         participants: vec![],
         drop_transit_free: false,
         peering_lan: "192.0.2.0/24".parse().ok()?,
+        vrps: None,
     };
     let t = table::load(&path, &rules, Some(100_000)).ok()?;
     let share = table::share(&t, Split::All, 0, 1);

@@ -4,6 +4,7 @@
 pub mod count;
 pub mod session;
 pub mod table;
+pub mod vrps;
 
 use fox_routeserver::wire::{frame_len, MAX_MESSAGE_LEN};
 

@@ -13,6 +13,7 @@ use bgpkit_parser::models::{AsPathSegment, ElemType, Origin as MrtOrigin};
 use bgpkit_parser::BgpkitParser;
 use bytes::BytesMut;
 use fox_routeserver::policy::bogons::{is_bogon_asn, Bogons};
+use fox_routeserver::rpki::{RpkiState, VrpSet};
 use fox_routeserver::wire::{
     encode_announcements, encode_end_of_rib, Afi, AsPath, Asn, LargeCommunity, NextHop, Origin,
     PathAttrs, SessionCaps,
@@ -70,6 +71,9 @@ pub struct Dropped {
     pub transit_free: usize,
     /// A participant's own ASN in the path (loop prevention could drop it).
     pub participant_asn: usize,
+    /// RPKI-invalid origin against the VRP set (only with `vrps`); a route with an empty
+    /// AS_PATH counts here too, as its origin would be the sender's own ASN.
+    pub rpki_invalid: usize,
 }
 
 /// Which routes to keep.
@@ -83,6 +87,8 @@ pub struct CleanRules {
     pub drop_transit_free: bool,
     /// The peering LAN (never accepted from members).
     pub peering_lan: Ipv4Net,
+    /// The route servers' VRP set: RPKI-invalid routes are dropped (they reject them).
+    pub vrps: Option<VrpSet>,
 }
 
 /// Transit-free ASNs of FOX's default policy.
@@ -224,6 +230,12 @@ pub fn load(path: &Path, rules: &CleanRules, limit: Option<usize>) -> Result<Tab
             Some(&mut d.transit_free)
         } else if key.path.iter().any(|a| rules.participants.contains(a)) {
             Some(&mut d.participant_asn)
+        } else if rules
+            .vrps
+            .as_ref()
+            .is_some_and(|v| !rpki_ok(v, prefix, &key.path))
+        {
+            Some(&mut d.rpki_invalid)
         } else {
             None
         };
@@ -242,6 +254,15 @@ pub fn load(path: &Path, rules: &CleanRules, limit: Option<usize>) -> Result<Tab
         kept += 1;
     }
     Ok(table)
+}
+
+/// Whether a route with `path` (before the sender's prepend) for `prefix` is not RPKI-invalid
+/// against `vrps`. An empty path is treated as invalid (the origin would be the sender).
+pub fn rpki_ok(vrps: &VrpSet, prefix: Ipv4Net, path: &[Asn]) -> bool {
+    match path.last() {
+        Some(&origin) => vrps.validate(&IpNet::V4(prefix), Some(origin)) != RpkiState::Invalid,
+        None => false,
+    }
 }
 
 /// How the table is shared among the senders.

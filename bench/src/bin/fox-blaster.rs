@@ -15,7 +15,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fox_bench::session::{epoch_ns, establish, keepalive, Peer};
 use fox_bench::table::{self, CleanRules, Encoded, Split};
-use fox_bench::Framer;
+use fox_bench::{vrps, Framer};
+use fox_routeserver::rpki::load_vrp_file;
 use fox_routeserver::wire::{SessionCaps, HEADER_LEN};
 use serde_json::json;
 
@@ -55,6 +56,17 @@ struct Args {
     /// The peering LAN.
     #[arg(long, default_value = "192.0.2.0/24")]
     lan: ipnet::Ipv4Net,
+    /// VRP file the route servers validate against (any format FOX reads: rpki-client JSON,
+    /// CSV, `.gz`/`.bz2`): RPKI-invalid routes are dropped so the expected count stays exact.
+    #[arg(long)]
+    vrps: Option<PathBuf>,
+    /// With --vrps and --plan-only: write `vrps.json` (that set, for StayRTR) and
+    /// `vrps-invalidate.json` (plus --invalidate VRPs) into this directory.
+    #[arg(long)]
+    vrps_out: Option<PathBuf>,
+    /// Number of VRPs in `vrps-invalidate.json`, each turning table prefixes RPKI-invalid.
+    #[arg(long, default_value_t = 1000)]
+    invalidate: usize,
     /// Print the plan (expected prefixes, what was dropped) and exit.
     #[arg(long)]
     plan_only: bool,
@@ -90,14 +102,41 @@ fn run() -> Result<()> {
     }
     let mut participants = a.participants.clone();
     participants.extend(&a.asns);
+    let t = Instant::now();
+    let vrps = match &a.vrps {
+        Some(f) => Some(
+            load_vrp_file(f)
+                .with_context(|| format!("VRP file {}", f.display()))?
+                .set,
+        ),
+        None => None,
+    };
     let rules = CleanRules {
         rs_asn: a.rs_asn,
         participants,
         drop_transit_free: a.drop_transit_free,
         peering_lan: a.lan,
+        vrps,
     };
-    let t = Instant::now();
     let tbl = table::load(&a.mrt, &rules, a.limit)?;
+    let rpki = match (&rules.vrps, &a.vrps_out) {
+        (Some(v), Some(dir)) if a.plan_only => {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+            vrps::write_json(v, &dir.join("vrps.json"))?;
+            let extra = vrps::invalidating(&tbl, v, a.invalidate);
+            let after = vrps::with_extra(v, &extra);
+            vrps::write_json(&after, &dir.join("vrps-invalidate.json"))?;
+            json!({
+                "vrps": v.len(), "vrps_v4": v.len_v4(), "vrps_v6": v.len_v6(),
+                "vrps_v4_prefixes": vrps::v4_prefixes(v),
+                "invalidate_vrps": extra.len(),
+                "invalidate_vrps_total": after.len(), "invalidate_vrps_v4": after.len_v4(),
+                "expect_after_invalidate": vrps::count_ok(&tbl, &after),
+            })
+        }
+        (Some(v), _) => json!({"vrps": v.len(), "vrps_v4": v.len_v4(), "vrps_v6": v.len_v6()}),
+        (None, _) => json!(null),
+    };
     let load_s = t.elapsed().as_secs_f64();
     let caps = SessionCaps::default();
     let encoded: Vec<Encoded> = (0..p)
@@ -120,6 +159,7 @@ fn run() -> Result<()> {
             "expect_per_receiver": expect,
             "paths": paths,
             "split": a.split,
+            "rpki": rpki,
             "senders": encoded.iter().enumerate().map(|(i, e)| json!({
                 "local": a.senders[i], "asn": a.asns[i], "prefixes": e.prefixes,
                 "messages": e.messages, "bytes": e.bytes.len(),

@@ -2,10 +2,16 @@
 //! hold (announced minus withdrawn) and note when each first holds the expected number.
 //! Writes `--ready-file` once every session is Established; prints one JSON line and exits
 //! when every session is full (exit 0) or the time limit passes (exit 2).
+//!
+//! With `--then-expect M` a session goes on after it is full until it holds M prefixes (the
+//! route server has withdrawn what a VRP change made invalid); `--full-file` is created once
+//! every session is full, so the caller knows when to change the VRPs. Exit 3: every session
+//! was full but not every one reached M in time.
 
 use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -39,6 +45,12 @@ struct Args {
     /// Created (empty) once every session is Established.
     #[arg(long)]
     ready_file: Option<PathBuf>,
+    /// After being full, go on until each session holds this many prefixes.
+    #[arg(long)]
+    then_expect: Option<usize>,
+    /// Created (empty) once every session is full (before --then-expect is reached).
+    #[arg(long)]
+    full_file: Option<PathBuf>,
     /// Hold time offered.
     #[arg(long, default_value_t = 240)]
     hold_time: u16,
@@ -52,11 +64,44 @@ struct Args {
 
 fn main() {
     match run() {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(2),
+        Ok(Outcome::Done) => {}
+        Ok(Outcome::NotFull) => std::process::exit(2),
+        Ok(Outcome::FullOnly) => std::process::exit(3),
         Err(e) => {
             eprintln!("fox-sink: {e:#}");
             std::process::exit(1);
+        }
+    }
+}
+
+/// How a run ended.
+enum Outcome {
+    /// Every session reached every target.
+    Done,
+    /// Not every session was full in time.
+    NotFull,
+    /// Every session was full, but not every one reached --then-expect.
+    FullOnly,
+}
+
+/// The targets of one session and the shared "all full" signal.
+struct Targets {
+    expect: usize,
+    then_expect: Option<usize>,
+    sessions: usize,
+    full: AtomicUsize,
+    full_file: Option<PathBuf>,
+}
+
+impl Targets {
+    /// One more session is full; the last one creates the full file.
+    fn session_full(&self) {
+        if self.full.fetch_add(1, Ordering::AcqRel) + 1 == self.sessions {
+            if let Some(f) = &self.full_file {
+                if let Err(e) = std::fs::write(f, b"") {
+                    eprintln!("fox-sink: write {}: {e}", f.display());
+                }
+            }
         }
     }
 }
@@ -69,7 +114,7 @@ struct SessionReport {
     _stream: Option<std::net::TcpStream>,
 }
 
-fn run() -> Result<bool> {
+fn run() -> Result<Outcome> {
     let a = Args::parse();
     let r = a.locals.len();
     if r == 0 || a.asns.len() != r {
@@ -78,6 +123,13 @@ fn run() -> Result<bool> {
     let ready = Arc::new(Barrier::new(r + 1));
     let (tx, rx) = mpsc::channel::<SessionReport>();
     let deadline_after_ready = Duration::from_secs(a.timeout);
+    let targets = Arc::new(Targets {
+        expect: a.expect,
+        then_expect: a.then_expect,
+        sessions: r,
+        full: AtomicUsize::new(0),
+        full_file: a.full_file.clone(),
+    });
     for i in 0..r {
         let peer = Peer {
             asn: a.asns[i],
@@ -89,10 +141,10 @@ fn run() -> Result<bool> {
         let ready = Arc::clone(&ready);
         let tx = tx.clone();
         let connect = Duration::from_secs(a.connect_timeout);
-        let expect = a.expect;
+        let targets = Arc::clone(&targets);
         thread::spawn(move || {
             let (json, stream) =
-                match receiver(&peer, expect, &ready, connect, deadline_after_ready) {
+                match receiver(&peer, &targets, &ready, connect, deadline_after_ready) {
                     Ok((v, s)) => (v, Some(s)),
                     Err(e) => (
                         json!({"local": peer.local, "error": format!("{e:#}")}),
@@ -123,6 +175,13 @@ fn run() -> Result<bool> {
         .iter()
         .filter_map(|s| s["t_first_update_ns"].as_u64())
         .min();
+    let all_after = a.then_expect.is_some()
+        && sessions.len() == r
+        && sessions.iter().all(|s| s["after"] == true);
+    let t_after = sessions
+        .iter()
+        .filter_map(|s| s["t_after_ns"].as_u64())
+        .max();
     let span = match (t_first, t_full) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
         _ => None,
@@ -132,16 +191,24 @@ fn run() -> Result<bool> {
         json!({
             "event": "result", "expect": a.expect, "all_full": all_full,
             "t_ready_ns": t_ready as u64, "t_all_full_ns": t_full,
+            "then_expect": a.then_expect, "all_after": all_after,
+            "t_all_after_ns": if all_after { t_after } else { None },
             "first_update_to_all_full_s": span, "sessions": sessions,
         })
     );
     std::io::stdout().flush()?;
-    Ok(all_full)
+    Ok(if !all_full {
+        Outcome::NotFull
+    } else if a.then_expect.is_some() && !all_after {
+        Outcome::FullOnly
+    } else {
+        Outcome::Done
+    })
 }
 
 fn receiver(
     peer: &Peer,
-    expect: usize,
+    targets: &Targets,
     ready: &Barrier,
     connect: Duration,
     limit: Duration,
@@ -175,6 +242,7 @@ fn receiver(
     let (mut updates, mut announced, mut withdrawn, mut bytes) = (0u64, 0u64, 0u64, 0u64);
     let mut t_first_update: Option<u128> = None;
     let mut t_full: Option<u128> = None;
+    let mut t_after: Option<u128> = None;
     let mut error: Option<String> = None;
     'outer: while start.elapsed() < limit {
         loop {
@@ -201,8 +269,15 @@ fn receiver(
                     if n > 0 && t_first_update.is_none() {
                         t_first_update = Some(epoch_ns());
                     }
-                    if set.len() == expect && t_full.is_none() {
+                    if t_full.is_none() && set.len() == targets.expect {
                         t_full = Some(epoch_ns());
+                        targets.session_full();
+                        if targets.then_expect.is_none() {
+                            break 'outer;
+                        }
+                    }
+                    if t_full.is_some() && targets.then_expect == Some(set.len()) {
+                        t_after = Some(epoch_ns());
                         break 'outer;
                     }
                 }
@@ -241,6 +316,7 @@ fn receiver(
         "local": peer.local, "count": set.len(), "full": t_full.is_some(),
         "t_first_update_ns": t_first_update.map(|t| t as u64),
         "t_full_ns": t_full.map(|t| t as u64),
+        "after": t_after.is_some(), "t_after_ns": t_after.map(|t| t as u64),
         "updates": updates, "announced": announced, "withdrawn": withdrawn, "bytes": bytes,
         "error": error,
     });

@@ -572,15 +572,19 @@ impl Rib {
             dirty,
             ..
         } = self;
-        let exists = table
-            .get(&prefix)
-            .is_some_and(|ps| ps.iter().any(|p| p.peer == peer));
+        // One index lookup for the whole change (it was three).
+        let found = table.slot_of(&prefix);
+        let before = found
+            .and_then(|s| table.slot(s))
+            .map(|s| s.paths.as_slice())
+            .filter(|ps| !ps.is_empty());
+        let exists = before.is_some_and(|ps| ps.iter().any(|p| p.peer == peer));
         if new.is_none() && !exists {
             return;
         }
         // What every established member receives now.
         scratch.clear();
-        if let Some(paths) = table.get(&prefix) {
+        if let Some(paths) = before {
             let g = global_best(paths, peers);
             for &t in targets.iter() {
                 scratch.push(key(select(
@@ -597,7 +601,10 @@ impl Rib {
         }
         // Mutate, keeping the per-member counters.
         let i = afi as usize;
-        let slot = table.entry(&prefix);
+        let slot = match found {
+            Some(s) => s,
+            None => table.entry(&prefix),
+        };
         let st = &mut peers[peer as usize];
         table.modify(slot, |paths| {
             let pos = paths.iter().position(|p| p.peer == peer);

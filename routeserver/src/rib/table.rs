@@ -89,30 +89,36 @@ impl Table {
         (!paths.is_empty()).then_some(paths)
     }
 
-    /// The slot of a prefix, created (empty) if absent.
+    /// The slot of a prefix, created (empty) if absent. One hash lookup
+    /// either way (the index's entry API).
     pub fn entry(&mut self, prefix: &IpNet) -> SlotId {
-        if let Some(s) = self.slot_of(prefix) {
-            return s;
-        }
-        let slot = Slot {
-            prefix: *prefix,
-            paths: Paths::new(),
-        };
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.slots[id as usize] = slot;
-                id
-            }
-            None => {
-                self.slots.push(slot);
-                (self.slots.len() - 1) as SlotId
+        let Table {
+            v4,
+            v6,
+            slots,
+            free,
+            ..
+        } = self;
+        let mut new_slot = || {
+            let slot = Slot {
+                prefix: *prefix,
+                paths: Paths::new(),
+            };
+            match free.pop() {
+                Some(id) => {
+                    slots[id as usize] = slot;
+                    id
+                }
+                None => {
+                    slots.push(slot);
+                    (slots.len() - 1) as SlotId
+                }
             }
         };
         match prefix {
-            IpNet::V4(p) => self.v4.insert(*p, id),
-            IpNet::V6(p) => self.v6.insert(*p, id),
-        };
-        id
+            IpNet::V4(p) => *v4.entry(*p).or_insert_with(&mut new_slot),
+            IpNet::V6(p) => *v6.entry(*p).or_insert_with(&mut new_slot),
+        }
     }
 
     /// Change the paths of a slot; keeps the count of prefixes in use.
