@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod tun;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -44,14 +46,7 @@ pub struct Lab {
 impl Lab {
     /// Creates `a` and `b` joined by a veth pair, addressed 10.78.`net`.1/30 and .2/30.
     pub fn new(tag: &str, net: u8) -> Result<Lab, String> {
-        let lab = Lab {
-            prefix: format!("fx{}{tag}", std::process::id()),
-            net,
-        };
-        for n in ["a", "b"] {
-            sh(&["ip", "netns", "add", &lab.ns(n)])?;
-            lab.exec(n, &["ip", "link", "set", "lo", "up"])?;
-        }
+        let lab = Lab::bare(tag, net)?;
         sh(&[
             "ip",
             "link",
@@ -71,6 +66,19 @@ impl Lab {
             let addr = format!("10.78.{net}.{host}/30");
             lab.exec(n, &["ip", "addr", "add", &addr, "dev", "eth0"])?;
             lab.exec(n, &["ip", "link", "set", "eth0", "up"])?;
+        }
+        Ok(lab)
+    }
+
+    /// Creates `a` and `b` with only `lo` (up), not joined: the caller links them.
+    pub fn bare(tag: &str, net: u8) -> Result<Lab, String> {
+        let lab = Lab {
+            prefix: format!("fx{}{tag}", std::process::id()),
+            net,
+        };
+        for n in ["a", "b"] {
+            sh(&["ip", "netns", "add", &lab.ns(n)])?;
+            lab.exec(n, &["ip", "link", "set", "lo", "up"])?;
         }
         Ok(lab)
     }
