@@ -291,6 +291,19 @@ pub async fn run_icmp_probe(
         };
         tokio::select! {
             _ = ticker.tick() => {
+                // Replies already waiting count before anything is declared lost.
+                if let Some(s) = &sock {
+                    for _ in 0..MAX_DRAIN {
+                        match tokio::time::timeout(Duration::ZERO, s.recv(id, token)).await {
+                            Ok(Ok(reply)) => judge(&probe, reply, &mut pending, &mut sent_at, timeout),
+                            Ok(Err(e)) => {
+                                tracing::debug!(probe = %probe.name, error = %e, "ICMP receive");
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
                 expire(&probe, &mut pending, timeout);
                 sent_at.retain(|k, _| pending.contains_key(k));
                 if let Some(a) = &alerts {
@@ -320,31 +333,48 @@ pub async fn run_icmp_probe(
                 seq = seq.wrapping_add(1);
             }
             r = recv => {
-                let now = SystemTime::now();
-                let reply = match r {
-                    Ok(Some(r)) => r,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        tracing::debug!(probe = %probe.name, error = %e, "ICMP receive");
-                        continue;
-                    }
-                };
-                let key = u32::from(reply.sequence);
-                match (pending.remove(&key), sent_at.remove(&key)) {
-                    (Some(sent), Some(wall)) if sent.elapsed() <= timeout => {
-                        let rx = reply.kernel_time.filter(|t| *t >= wall).unwrap_or(now);
-                        let rtt = rx.duration_since(wall).unwrap_or_default().as_secs_f64();
-                        probe.reply_sent(sent, rtt, unix_now());
-                    }
-                    (Some(sent), _) => {
-                        probe.loss_sent(sent, unix_now());
-                        probe.state().late += 1;
-                    }
-                    (None, _) => probe.state().late += 1,
+                match r {
+                    Ok(Some(reply)) => judge(&probe, reply, &mut pending, &mut sent_at, timeout),
+                    Ok(None) => {}
+                    Err(e) => tracing::debug!(probe = %probe.name, error = %e, "ICMP receive"),
                 }
             }
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Most waiting replies read at a tick before expiry runs.
+const MAX_DRAIN: usize = 1024;
+
+/// Matches `reply` to its request. It counts as a reply when it arrived (kernel receive time
+/// where known, else now) within `timeout` of the send, however long it then waited in the
+/// socket; otherwise the request is lost and the reply late.
+fn judge(
+    probe: &Probe,
+    reply: EchoReply,
+    pending: &mut BTreeMap<u32, Instant>,
+    sent_at: &mut HashMap<u32, SystemTime>,
+    timeout: Duration,
+) {
+    let now = SystemTime::now();
+    let key = u32::from(reply.sequence);
+    match (pending.remove(&key), sent_at.remove(&key)) {
+        (Some(sent), Some(wall)) => {
+            let rx = reply.kernel_time.filter(|t| *t >= wall).unwrap_or(now);
+            let rtt = rx.duration_since(wall).unwrap_or_default();
+            if rtt <= timeout {
+                probe.reply_sent(sent, rtt.as_secs_f64(), unix_now());
+            } else {
+                probe.loss_sent(sent, unix_now());
+                probe.state().late += 1;
+            }
+        }
+        (Some(sent), None) => {
+            probe.loss_sent(sent, unix_now());
+            probe.state().late += 1;
+        }
+        (None, _) => probe.state().late += 1,
     }
 }
 
@@ -386,5 +416,50 @@ mod tests {
             "truncated"
         );
         assert_eq!(parse_reply(&[], true, false, 0, 0), None);
+    }
+
+    /// A reply that arrived in time but was read only after the timeout (the task was not
+    /// scheduled) counts as a reply with its arrival RTT; one that arrived after the timeout is
+    /// lost and late.
+    #[test]
+    fn a_reply_is_judged_by_its_arrival_not_its_read() {
+        use crate::probe::{Probe, ProbeSettings};
+        let probe = Probe::new(
+            ProbeSettings::stamp("p", "127.0.0.1:862".parse().expect("address")),
+            None,
+        );
+        let timeout = Duration::from_millis(50);
+        let mut pending = BTreeMap::new();
+        let mut sent_at = HashMap::new();
+        let three_timeouts_ago = Instant::now() - 3 * timeout;
+        let wall = SystemTime::now() - 3 * timeout;
+
+        pending.insert(0, three_timeouts_ago);
+        sent_at.insert(0, wall);
+        let arrived_in_time = EchoReply {
+            sequence: 0,
+            kernel_time: Some(wall + Duration::from_millis(2)),
+        };
+        judge(&probe, arrived_in_time, &mut pending, &mut sent_at, timeout);
+        {
+            let st = probe.state();
+            assert_eq!((st.received, st.lost, st.late), (1, 0, 0));
+            let rtt = st.last_rtt.expect("an RTT");
+            assert!(
+                (rtt - 0.002).abs() < 1e-6,
+                "RTT {rtt} s is not the arrival time"
+            );
+        }
+
+        pending.insert(1, three_timeouts_ago);
+        sent_at.insert(1, wall);
+        let arrived_late = EchoReply {
+            sequence: 1,
+            kernel_time: Some(wall + 2 * timeout),
+        };
+        judge(&probe, arrived_late, &mut pending, &mut sent_at, timeout);
+        let st = probe.state();
+        assert_eq!((st.received, st.lost, st.late), (1, 1, 1));
+        assert!(pending.is_empty() && sent_at.is_empty());
     }
 }
