@@ -3,49 +3,14 @@
 //! hand-computed ones (and those of the same month built from minute data, where the
 //! precision is kept).
 
-use fox_history::{HistoryBatch, HistoryStore, Retention, SessionEvent};
+mod common;
+use common::{at, layout, session, RTT_BAD, RTT_OK};
+
+use fox_history::{HistoryBatch, HistoryStore, Retention};
 use fox_report::model::{FaultKind, Report, Status, Targets};
-use fox_report::{build, to_csv, to_html, Layout, LayoutMember, Options, Period};
+use fox_report::{build, to_csv, to_html, Options, Period};
 
-const RTT_OK: u32 = 4_159;
-const RTT_BAD: u32 = 14_975;
 const MINUTES: u32 = 31 * 1440;
-
-fn layout() -> Layout {
-    let m = |name: &str, asn, sites: &[&str]| LayoutMember {
-        name: name.into(),
-        asn,
-        sites: sites.iter().map(|s| s.to_string()).collect(),
-    };
-    Layout {
-        exchange: "FOX".into(),
-        sites: vec![
-            ("hc".into(), "Hsinchu".into()),
-            ("tc".into(), "Taichung".into()),
-            ("tn".into(), "Tainan".into()),
-        ],
-        members: vec![
-            m("GSN", 65001, &["hc", "tc"]),
-            m("TANet", 65002, &["hc"]),
-            m("ASNet", 65003, &["tn"]),
-        ],
-    }
-}
-
-fn at(p: &Period, d: i64, h: i64, m: i64) -> i64 {
-    p.from() + (d - 1) * 86_400 + h * 3600 + m * 60
-}
-
-fn session(ts: i64, rs: &str, asn: u32, up: bool, reason: &str) -> SessionEvent {
-    SessionEvent {
-        ts,
-        rs: rs.into(),
-        asn,
-        neighbor: format!("192.0.2.{}", asn - 65000),
-        up,
-        reason: reason.into(),
-    }
-}
 
 fn offence(at: i64) -> String {
     format!("{{\"at\":{at}}}")

@@ -1,52 +1,14 @@
 //! A synthetic October 2026 (Asia/Taipei) written through the history store's real write
 //! path, with known events; the report's figures must equal the hand-computed values.
 
-use fox_history::{AlertEvent, HistoryBatch, HistoryStore, SessionEvent};
+mod common;
+use common::{at, layout, session, RTT_BAD, RTT_OK};
+
+use fox_history::{AlertEvent, HistoryBatch, HistoryStore};
 use fox_report::model::{FaultKind, Status, Targets};
-use fox_report::{build, Layout, LayoutMember, Options, Period, Report};
+use fox_report::{build, Options, Period, Report};
 
-/// Normal RTT: the midpoint of its histogram bucket, so quantiles read back exactly.
-const RTT_OK: u32 = 4_159;
-/// RTT on the bad day (over the 12 ms target), also a bucket midpoint.
-const RTT_BAD: u32 = 14_975;
 const MINUTES: i64 = 31 * 1440;
-
-fn layout() -> Layout {
-    let m = |name: &str, asn, sites: &[&str]| LayoutMember {
-        name: name.into(),
-        asn,
-        sites: sites.iter().map(|s| s.to_string()).collect(),
-    };
-    Layout {
-        exchange: "FOX".into(),
-        sites: vec![
-            ("hc".into(), "Hsinchu".into()),
-            ("tc".into(), "Taichung".into()),
-            ("tn".into(), "Tainan".into()),
-        ],
-        members: vec![
-            m("GSN", 65001, &["hc", "tc"]),
-            m("TANet", 65002, &["hc"]),
-            m("ASNet", 65003, &["tn"]),
-        ],
-    }
-}
-
-/// Local time in Taipei (UTC+8) of day `d` (1-based) at `h:m`.
-fn at(p: &Period, d: i64, h: i64, m: i64) -> i64 {
-    p.from() + (d - 1) * 86_400 + h * 3600 + m * 60
-}
-
-fn session(ts: i64, rs: &str, asn: u32, up: bool, reason: &str) -> SessionEvent {
-    SessionEvent {
-        ts,
-        rs: rs.into(),
-        asn,
-        neighbor: format!("192.0.2.{}", asn - 65000),
-        up,
-        reason: reason.into(),
-    }
-}
 
 /// Writes the month, one batch (transaction) per day.
 fn write_month(store: &mut HistoryStore, p: &Period) {
