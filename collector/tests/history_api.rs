@@ -2,6 +2,8 @@
 //! (`HistoryBatch` + `write_batch` + `rollup`): hourly and minute member series, service
 //! figures per probe, and the error answers (bad parameters, range cap, store off or absent).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -10,7 +12,6 @@ use fox_history::{
     HistoryBatch, HistoryMetrics, HistoryStore, HistoryWriter, Retention, WriterOptions,
 };
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CONFIG: &str = r#"exchange: { name: TEST }
 sites:
@@ -30,19 +31,7 @@ const T0: i64 = 1_790_812_800;
 const ASN: u32 = 65001;
 
 async fn get(api: SocketAddr, path: &str) -> (u16, Value) {
-    let mut s = tokio::net::TcpStream::connect(api).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
-        .await
-        .expect("in time")
-        .expect("read");
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text[9..12].parse().expect("status");
-    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
-    let v = serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
-    (status, v)
+    common::get(api, path, Duration::from_secs(10)).await
 }
 
 async fn serve(c: Collector) -> SocketAddr {

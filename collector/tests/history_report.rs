@@ -3,6 +3,8 @@
 //! equal the hand-computed ones and those of `fox_report::build --member`; another member's
 //! figures are its own; bad requests are 400/404.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -12,7 +14,6 @@ use fox_history::{
 };
 use fox_report::{Options, Period};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CONFIG: &str = r#"exchange: { name: TEST }
 sites:
@@ -34,19 +35,7 @@ const RTT_OK: u32 = 4_159;
 const RTT_BAD: u32 = 14_975;
 
 async fn get(api: SocketAddr, path: &str) -> (u16, Value) {
-    let mut s = tokio::net::TcpStream::connect(api).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut buf))
-        .await
-        .expect("in time")
-        .expect("read");
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text[9..12].parse().expect("status");
-    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
-    let v = serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
-    (status, v)
+    common::get(api, path, Duration::from_secs(60)).await
 }
 
 fn session(ts: i64, rs: &str, asn: u32, up: bool) -> SessionEvent {
